@@ -1,0 +1,422 @@
+"""The `briefing` command line: each command parses, calls one function, prints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+import click
+
+from briefing.config.settings import Settings, load_settings
+from briefing.errors import BriefingError, NotBuiltError, UsageError
+
+if TYPE_CHECKING:
+    from briefing.pipeline import Context
+
+
+class _Group(click.Group):
+    """Turns briefing's errors into a one-line reason and an exit status, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BriefingError as e:
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(f"briefing: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except Exception as e:  # a bug: say so in one line; --debug shows the traceback
+            if ctx.find_root().params.get("debug"):
+                raise
+            click.echo(
+                f"briefing: unexpected error: {type(e).__name__}: {e} "
+                "(run again with --debug for the traceback)",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Path of briefing.toml (default: $BRIEFING_CONFIG or ./briefing.toml).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="briefing")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
+    """briefing: the daily migration press briefing.
+
+    Settings come from briefing.toml and BRIEFING_* environment variables.
+    """
+    ctx.obj = _Lazy(lambda: load_settings(config_path=config))
+
+
+class _Lazy:
+    """Settings are read on first use, so `--help` works even with a broken config."""
+
+    def __init__(self, load: Callable[[], Settings]) -> None:
+        self._load = load
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = self._load()
+        return self._settings
+
+
+def _settings() -> Settings:
+    lazy: _Lazy = click.get_current_context().find_object(_Lazy)  # type: ignore[assignment]
+    return lazy.settings
+
+
+def _not_built(what: str, issue: str) -> NoReturn:
+    click.echo(f"briefing {what}: not built yet ({issue}).", err=True)
+    raise NotBuiltError(what)
+
+
+def _context() -> Context:
+    from briefing.pipeline import Context
+
+    ctx = Context(_settings())
+    click.get_current_context().call_on_close(ctx.close)
+    return ctx
+
+
+# --- the demo -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="Serve the preview page after writing the outbox.",
+)
+@click.option("--port", default=8000, show_default=True, help="Port of the preview page.")
+def demo(serve: bool, port: int) -> None:
+    """Run the whole pipeline offline on bundled sample feeds.
+
+    Example: briefing demo --no-serve
+    """
+    from briefing.demo.run import run_demo
+
+    result = run_demo(_settings(), say=click.echo)
+    ingest = result.fetched.ingest
+    click.echo(
+        f"Fetched {len(ingest.outcomes)} feeds: {ingest.new_items} items, "
+        f"{result.fetched.labels.relevant} about migration; "
+        f"{result.fetched.pages.extracted} article pages read in full.\n"
+        f"Composed {result.entries} stories into the edition of Tue 10 Mar 2026 "
+        f"({result.html_bytes / 1000:.1f} KB of HTML).\n"
+        f"Outbox:\n  {result.outbox.html}\n  {result.outbox.text}\n  {result.outbox.eml}"
+    )
+    if serve:
+        _serve(result.settings, "127.0.0.1", port)
+
+
+# --- database and sources -------------------------------------------------------------------
+
+
+@cli.group(cls=_Group)
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the newest schema (or REVISION).
+
+    Example: briefing db upgrade
+    """
+    from briefing.db.migrate import upgrade
+
+    upgrade(_settings().database_url, revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION (base for empty).
+
+    Example: briefing db downgrade base
+    """
+    from briefing.db.migrate import downgrade
+
+    downgrade(_settings().database_url, revision)
+    click.echo(f"Database at {revision}.")
+
+
+@cli.group(cls=_Group)
+def sources() -> None:
+    """Outlets and feeds from sources.yaml."""
+
+
+@sources.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def sources_check(path: Path | None) -> None:
+    """Validate sources.yaml (or PATH); each problem is given with its line and field.
+
+    Example: briefing sources check sources.yaml
+    """
+    from briefing.config.sources import load_sources
+    from briefing.errors import SourcesError
+
+    path = path or _settings().sources
+    try:
+        loaded = load_sources(path)
+    except SourcesError as e:
+        for problem in e.problems:
+            click.echo(f"{e.path}: {problem}", err=True)
+        raise UsageError(f"{len(e.problems)} problem(s) in {e.path}") from None
+    feeds = sum(1 for _ in loaded.iter_feeds())
+    click.echo(
+        f"{path}: {len(loaded.outlets)} outlets, {len(loaded.aggregators)} aggregators, "
+        f"{feeds} feeds: OK"
+    )
+
+
+@sources.command("sync")
+def sources_sync() -> None:
+    """Bring the database's outlets and feeds in line with sources.yaml.
+
+    Example: briefing sources sync
+    """
+    from briefing.pipeline import sync
+
+    report = sync(_context())
+    click.echo(
+        f"Outlets: {report.outlets_added} added, {report.outlets_updated} updated; "
+        f"feeds: {report.feeds_added} added, {report.feeds_deactivated} deactivated."
+    )
+
+
+@sources.command("health")
+def sources_health() -> None:
+    """List feeds with their last status, latency and failures."""
+    _not_built("sources health", "the ingest issue")
+
+
+# --- the pipeline stages --------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Fetch every feed, due or not.")
+@click.option("--feed", help="Fetch only this feed (its URL).")
+def fetch(everything: bool, feed: str | None) -> None:
+    """One ingest cycle over the feeds that are due, then label the new items.
+
+    Example: briefing fetch --all
+    """
+    from briefing.ingest.stage import FeedOutcome, FeedStatus
+    from briefing.pipeline import fetch as run
+
+    def show(outcome: FeedOutcome) -> None:
+        detail = outcome.error or f"{outcome.new} new, {outcome.updated} updated"
+        click.echo(f"{outcome.status:>12}  {outcome.feed_url}  {detail}", err=True)
+
+    summary = run(_context(), everything=everything, feed_url=feed, on_feed=show)
+    ingest = summary.ingest
+    click.echo(
+        f"{len(ingest.outcomes)} feeds ({ingest.count(FeedStatus.FAILED)} failed): "
+        f"{ingest.new_items} new items, {summary.labels.relevant} about migration."
+    )
+    if ingest.outcomes and ingest.count(FeedStatus.FAILED) == len(ingest.outcomes):
+        raise BriefingError("every feed failed: check the network and `briefing sources check`")
+
+
+@cli.command()
+@click.argument("infile", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Where to write the JSON lines (default: standard output).",
+)
+def classify(infile: TextIO, output: TextIO) -> None:
+    """Classify items from a JSON-lines file; no database needed.
+
+    Each input line: {"id", "title", "summary", "url", "outlet", "published"}.
+    Example: briefing classify items.jsonl -o labels.jsonl
+    """
+    from briefing.classify.jsonl import classify_lines
+    from briefing.classify.model import load_classifier
+    from briefing.config.sources import load_sources
+
+    classifier = load_classifier()
+    click.echo(f"Labelling with the {classifier.description}.", err=True)
+    for line in classify_lines(infile, classifier, load_sources(_settings().sources)):
+        output.write(line + "\n")
+
+
+@cli.command()
+def train() -> None:
+    """Train the relevance, topic and region models."""
+    _not_built("train", "the classification issue")
+
+
+@cli.command()
+@click.argument("gold", type=click.Path(exists=True, dir_okay=False))
+def evaluate(gold: str) -> None:
+    """Print per-label precision, recall and F1 on a labelled file."""
+    _not_built("evaluate", "the classification issue")
+
+
+def _parse_datetime(value: str | None, settings: Settings) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"--as-of: {value!r} is not a date and time such as 2026-03-10T06:30"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=settings.tz)
+
+
+@cli.command()
+@click.option(
+    "--edition",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Edition date (default: today's or the next edition day).",
+)
+@click.option("--as-of", "as_of", help="Cut-off instead of compose_at, e.g. 2026-03-10T07:15.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.File("w", encoding="utf-8"),
+    help="Write the draft as JSON here.",
+)
+@click.option(
+    "--html", "html_out", type=click.File("w", encoding="utf-8"), help="Write the email HTML here."
+)
+@click.option(
+    "--text",
+    "text_out",
+    type=click.File("w", encoding="utf-8"),
+    help="Write the plain-text email here.",
+)
+def compose(
+    edition: datetime | None,
+    as_of: str | None,
+    json_out: TextIO | None,
+    html_out: TextIO | None,
+    text_out: TextIO | None,
+) -> None:
+    """Build (or rebuild) an edition's draft, keeping the editor's changes, and export it.
+
+    Example: briefing compose --edition 2026-03-10 --json draft.json
+    """
+    from briefing.pipeline import compose as run
+    from briefing.pipeline import next_edition_day
+
+    ctx = _context()
+    day: date = edition.date() if edition else next_edition_day(ctx)
+    rank, draft, email = run(ctx, day, _parse_datetime(as_of, ctx.settings))
+    if json_out:
+        json.dump(draft.to_json(), json_out, ensure_ascii=False, indent=2)
+    if html_out:
+        html_out.write(email.html)
+    if text_out:
+        text_out.write(email.text)
+    click.echo(
+        f"Edition {day}: {rank.entries} stories from {rank.items} items; "
+        f"{email.html_bytes / 1000:.1f} KB of HTML.",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option("--edition", type=click.DateTime(["%Y-%m-%d"]), help="Edition date.")
+@click.option("--to", "to", help="Send a test copy to this address only.")
+@click.option("--dry-run", is_flag=True, help="Build the message but do not send it.")
+def send(edition: datetime | None, to: str | None, dry_run: bool) -> None:
+    """Deliver an edition: exactly once to the list, or a test copy with --to."""
+    _not_built("send", "the delivery issue")
+
+
+# --- web and scheduler ----------------------------------------------------------------------
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from briefing.web.app import create_app
+
+    click.echo(f"Preview on http://{host}:{port}/ (Ctrl-C to stop).")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the web app only.
+
+    Example: briefing serve --port 8000
+    """
+    _serve(_settings(), host, port)
+
+
+@cli.command()
+def run() -> None:
+    """Run the scheduler and the web app in one process."""
+    _not_built("run", "the delivery and scheduling issue")
+
+
+@cli.group(cls=_Group)
+def users() -> None:
+    """Accounts and roles for the web app."""
+
+
+def _users_command(name: str, help_text: str) -> None:
+    @users.command(name, help=help_text)
+    def command() -> None:
+        _not_built(f"users {name}", "the curation web app issue")
+
+
+_users_command("add", "Add an account with a role (admin, editor, viewer).")
+_users_command("list", "List accounts and their roles.")
+_users_command("passwd", "Set an account's password.")
+_users_command("disable", "Disable an account.")
+
+
+# --- archive --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("query")
+def search(query: str) -> None:
+    """Search the archive of relevant items."""
+    _not_built("search", "the archive issue")
+
+
+@cli.command()
+def stats() -> None:
+    """Trend figures by topic, segment, outlet or region."""
+    _not_built("stats", "the archive issue")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path) -> None:
+    """Write a consistent copy of the database to PATH."""
+    _not_built("backup", "no issue yet")
+
+
+def main() -> None:
+    cli.main(prog_name="briefing")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Settings: briefing.toml overlaid by BRIEFING_<KEY> environment variables (I/O at load only)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from briefing.errors import ConfigError
+from briefing.resources import data_path
+
+ENV_PREFIX = "BRIEFING_"
+# Read only from the environment so they never sit in a file that gets copied around.
+SECRETS = frozenset({"smtp_password", "secret_key"})
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _split_words(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(word.strip().lower() for word in value.split(",") if word.strip())
+    return value
+
+
+class Settings(BaseModel):
+    """Every setting, its default and its meaning; docs/settings.md is checked against it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str = Field(
+        "sqlite:///var/briefing.db", description="SQLAlchemy URL of the database."
+    )
+    sources: Path = Field(
+        default_factory=lambda: data_path("sources.yaml"),
+        description="Path of sources.yaml (default: the bundled one).",
+    )
+    var_dir: Path = Field(Path("var"), description="Folder for runtime files (outbox, logs).")
+    timezone: str = Field("Europe/London", description="Time zone that defines an edition day.")
+    compose_at: time = Field(time(6, 30), description="Local time the draft is composed (HH:MM).")
+    send_at: time = Field(time(8, 0), description="Local time the edition is sent (HH:MM).")
+    edition_days: Annotated[tuple[Weekday, ...], BeforeValidator(_split_words)] = Field(
+        ("mon", "tue", "wed", "thu", "fri"), description="Days with an edition, e.g. mon,tue,wed."
+    )
+    auto_send: bool = Field(True, description="Send the automated draft if nobody approves it.")
+    fetch_every_minutes: int = Field(
+        30, ge=5, le=1440, description="Default poll interval of a feed, in minutes."
+    )
+    contact_email: str = Field(
+        "", description="Contact address sent in the User-Agent of every request."
+    )
+    smtp_host: str = Field("localhost", description="SMTP server host.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls, tls (implicit, port 465) or none (loopback only)."
+    )
+    smtp_username: str = Field("", description="SMTP user name.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (environment only).")
+    list_address: str = Field("", description="The Google Group address the edition goes to.")
+    from_address: str = Field("", description="Sender address (on the group's domain).")
+    secret_key: SecretStr = Field(
+        SecretStr(""), description="Key that signs web sessions (environment only)."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("edition_days")
+    @classmethod
+    def _some_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one day is needed")
+        return tuple(sorted(set(value), key=WEEKDAYS.index))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> Settings:
+    """Read briefing.toml (from the argument, BRIEFING_CONFIG or ./briefing.toml) and the env."""
+    environ = os.environ if environ is None else environ
+    explicit = config_path or (
+        Path(environ[ENV_PREFIX + "CONFIG"]) if environ.get(ENV_PREFIX + "CONFIG") else None
+    )
+    path = explicit or Path("briefing.toml")
+    values: dict[str, object] = {}
+    origin: dict[str, str] = {}
+    if explicit and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_file():
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        for key in values:
+            origin[key] = f"{path}"
+            if key in SECRETS:
+                raise ConfigError(
+                    f"{path}: {key}: secrets are read only from the environment "
+                    f"({ENV_PREFIX}{key.upper()})"
+                )
+    for name in Settings.model_fields:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            values[name] = raw
+            origin[name] = ENV_PREFIX + name.upper()
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as e:
+        problems = []
+        for error in e.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            where = origin.get(str(error["loc"][0]) if error["loc"] else "", "")
+            problems.append(
+                f"setting {key}" + (f" ({where})" if where else "") + f": {error['msg']}"
+            )
+        raise ConfigError("; ".join(problems)) from None

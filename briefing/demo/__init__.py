@@ -1,0 +1,1 @@
+"""`briefing demo`: the whole pipeline offline, on sample feeds served from loopback."""

@@ -1,0 +1,137 @@
+"""The one place that knows the order of the stages; the CLI, the demo and (later) the
+scheduler call these functions and nothing deeper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+
+import httpx
+from sqlalchemy import Engine
+
+from briefing.classify.model import Classifier, load_classifier
+from briefing.classify.stage import ClassifyReport, candidate_item_ids, run_classify
+from briefing.compose.context import Draft
+from briefing.compose.render import RenderedEmail
+from briefing.compose.stage import run_compose
+from briefing.config.settings import WEEKDAYS, Settings
+from briefing.config.sources import Sources, load_sources
+from briefing.config.taxonomy import Taxonomy, default_taxonomy
+from briefing.db.engine import make_engine, session_scope
+from briefing.db.outlets import SyncReport, sync_sources
+from briefing.deliver.message import build_message
+from briefing.deliver.outbox import OutboxFiles, write_outbox
+from briefing.ingest.fetch import make_http_client
+from briefing.ingest.stage import FeedOutcome, IngestReport, PagesReport, run_fetch, run_fetch_pages
+from briefing.rank.stage import RankReport, run_rank
+from briefing.rank.window import edition_window
+
+# Items whose cheap title-and-summary score reaches this get their page fetched for full text.
+CANDIDATE_RELEVANCE = 0.25
+
+
+@dataclass
+class Context:
+    """Settings plus the expensive things built from them, each on first use."""
+
+    settings: Settings
+    transport: httpx.BaseTransport | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return default_taxonomy()
+
+    @cached_property
+    def sources(self) -> Sources:
+        return load_sources(self.settings.sources, self.taxonomy)
+
+    @cached_property
+    def classifier(self) -> Classifier:
+        return load_classifier()
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        return make_http_client(self.settings.contact_email, self.transport)
+
+    def close(self) -> None:
+        if "http" in self.__dict__:
+            self.http.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSummary:
+    ingest: IngestReport
+    labels: ClassifyReport
+    pages: PagesReport
+
+
+def sync(ctx: Context) -> SyncReport:
+    with session_scope(ctx.engine) as session:
+        return sync_sources(session, ctx.sources)
+
+
+def fetch(
+    ctx: Context,
+    *,
+    everything: bool = False,
+    feed_url: str | None = None,
+    on_feed: Callable[[FeedOutcome], None] | None = None,
+) -> FetchSummary:
+    """One ingest cycle: feeds, a first label from title and summary, full text for the
+    candidates, and their label again with the text."""
+    sync(ctx)
+    report = run_fetch(
+        ctx.engine,
+        ctx.sources,
+        ctx.http,
+        ctx.clock(),
+        default_every=timedelta(minutes=ctx.settings.fetch_every_minutes),
+        everything=everything,
+        feed_url=feed_url,
+        on_feed=on_feed,
+    )
+    labels = run_classify(ctx.engine, ctx.classifier)
+    candidates = candidate_item_ids(ctx.engine, CANDIDATE_RELEVANCE)
+    pages = run_fetch_pages(ctx.engine, ctx.http, candidates)
+    run_classify(ctx.engine, ctx.classifier, candidates)
+    return FetchSummary(report, labels, pages)
+
+
+def next_edition_day(ctx: Context) -> date:
+    day = ctx.clock().astimezone(ctx.settings.tz).date()
+    while WEEKDAYS[day.weekday()] not in ctx.settings.edition_days:
+        day += timedelta(days=1)
+    return day
+
+
+def compose(
+    ctx: Context, day: date, as_of: datetime | None = None
+) -> tuple[RankReport, Draft, RenderedEmail]:
+    """Build (or rebuild) the day's draft; the editor's changes are kept."""
+    settings = ctx.settings
+    start, end = edition_window(day, settings.compose_at, settings.tz, settings.edition_days)
+    if as_of is not None:
+        end = as_of.astimezone(UTC)
+    rank = run_rank(ctx.engine, ctx.taxonomy, day, (start, end), settings.list_address)
+    draft, email = run_compose(ctx.engine, ctx.taxonomy, day, settings.list_address)
+    return rank, draft, email
+
+
+def write_to_outbox(ctx: Context, day: date, email: RenderedEmail) -> OutboxFiles:
+    message = build_message(
+        day,
+        email,
+        from_address=ctx.settings.from_address,
+        to_address=ctx.settings.list_address,
+        now=ctx.clock(),
+    )
+    return write_outbox(ctx.settings.outbox_dir, day, email, message)

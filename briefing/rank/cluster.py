@@ -1,0 +1,54 @@
+"""Group items that report the same event (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics.pairwise import cosine_similarity
+
+SAME_STORY_AT = 0.3  # cosine similarity of title + lede
+STORY_SPAN = timedelta(hours=48)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterItem:
+    item_id: int
+    text: str  # title and summary
+    published_at: datetime
+    story_id: int | None  # already assigned: kept as it is
+
+
+def assign_stories(items: Sequence[ClusterItem]) -> dict[int, int | str]:
+    """Story of every item: an existing story id, or a new key "new-<item_id>".
+
+    Assignment is stable: items that have a story keep it, and a new item joins the most
+    similar story (within 48 hours) instead of reshuffling old ones.
+    """
+    ordered = sorted(items, key=lambda i: (i.published_at, i.item_id))
+    if not ordered:
+        return {}
+    vectors = (
+        TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(
+            [i.text for i in ordered]
+        )
+        if any(i.text.strip() for i in ordered)
+        else None
+    )
+    similarity = cosine_similarity(vectors) if vectors is not None else None
+    story: dict[int, int | str] = {}
+    for n, item in enumerate(ordered):
+        if item.story_id is not None:
+            story[item.item_id] = item.story_id
+            continue
+        best, best_score = None, SAME_STORY_AT
+        for m in range(n):
+            other = ordered[m]
+            if item.published_at - other.published_at > STORY_SPAN or similarity is None:
+                continue
+            if similarity[n, m] >= best_score:
+                best, best_score = other.item_id, float(similarity[n, m])
+        story[item.item_id] = story[best] if best is not None else f"new-{item.item_id}"
+    return story

@@ -1,0 +1,61 @@
+"""The web app: for now a read-only preview of each edition, exactly as it will be sent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from briefing.archive.queries import edition_view, latest_edition_date
+from briefing.compose.context import SEGMENT_LABELS, date_label
+from briefing.compose.render import SIZE_BUDGET
+from briefing.config.settings import Settings
+from briefing.config.taxonomy import default_taxonomy
+from briefing.db.engine import make_engine
+from briefing.errors import NotFoundError
+from briefing.resources import data_path
+
+# The email is shown in a sandboxed frame: its CSS cannot leak into the page, no script runs.
+EMAIL_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = make_engine(settings.database_url)
+    taxonomy = default_taxonomy()
+    templates = Jinja2Templates(directory=data_path("templates/web"))
+    templates.env.filters["date_label"] = date_label
+    templates.env.globals["segment_labels"] = SEGMENT_LABELS
+    templates.env.globals["size_budget"] = SIZE_BUDGET
+    app = FastAPI(title="briefing", docs_url=None, redoc_url=None)
+
+    def view_or_404(day: date):  # type: ignore[no-untyped-def]
+        try:
+            return edition_view(engine, taxonomy, day, settings.list_address)
+        except NotFoundError:
+            raise HTTPException(404, f"There is no edition for {day}.") from None
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        day = latest_edition_date(engine, settings.list_address)
+        if day is None:
+            return templates.TemplateResponse(request, "empty.html", status_code=200)
+        return RedirectResponse(f"/editions/{day.isoformat()}", status_code=303)
+
+    @app.get("/editions/{day}", response_class=HTMLResponse)
+    def edition_page(request: Request, day: date) -> Response:
+        view = view_or_404(day)
+        return templates.TemplateResponse(request, "edition.html", {"view": view})
+
+    @app.get("/editions/{day}/email.html", response_class=HTMLResponse)
+    def edition_email(day: date) -> Response:
+        view = view_or_404(day)
+        return HTMLResponse(view.html, headers={"Content-Security-Policy": EMAIL_CSP})
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, object]:
+        latest = latest_edition_date(engine, settings.list_address)
+        return {"ok": True, "database": "ok", "latest_edition": latest and latest.isoformat()}
+
+    return app
