@@ -30,14 +30,14 @@ class EditionView:
 
 
 def latest_edition_date(engine: Engine, list_address: str) -> date | None:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         return session.scalar(
             select(func.max(Edition.edition_date)).where(Edition.list_address == list_address)
         )
 
 
 def edition_view(engine: Engine, taxonomy: Taxonomy, day: date, list_address: str) -> EditionView:
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         edition = find_edition(session, day, list_address)
         entries: list[EditionEntry] = edition.entries
         return EditionView(

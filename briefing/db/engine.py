@@ -48,14 +48,19 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # A transaction that reads and then writes must hold the write lock from the start,
         # or WAL mode fails it at once with "database is locked" whatever the busy timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only ones need no lock at all in WAL mode.
+        read_only = connection.get_execution_options().get("read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises.
+
+    `write=False` is for readers (web pages, reports): on SQLite they take no write lock."""
+    bind = engine if write else engine.execution_options(read_only=True)
     try:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
     except OperationalError as e:
         raise DatabaseError(f"database error ({e.orig or e})") from e
