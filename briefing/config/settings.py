@@ -69,11 +69,11 @@ class Settings(BaseModel):
         "starttls", description="starttls, tls (implicit, port 465) or none (loopback only)."
     )
     smtp_username: str = Field("", description="SMTP user name.")
-    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (environment only).")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     list_address: str = Field("", description="The Google Group address the edition goes to.")
     from_address: str = Field("", description="Sender address (on the group's domain).")
     secret_key: SecretStr = Field(
-        SecretStr(""), description="Key that signs web sessions (environment only)."
+        SecretStr(""), description="Key that signs web sessions."
     )
 
     @field_validator("timezone")

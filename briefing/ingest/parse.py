@@ -81,7 +81,7 @@ def _to_item(entry: Any, feed_url: str, now: datetime) -> ParsedItem | None:
 
 def _published(entry: Any, now: datetime) -> tuple[datetime, bool]:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        struct = entry.get(key)
+        struct = dict.get(entry, key)  # plain lookup: feedparser's aliasing warns
         if struct:
             when = datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
             if datetime(2000, 1, 1, tzinfo=UTC) < when <= now + timedelta(days=1):
