@@ -20,8 +20,9 @@ def test_defaults_need_no_file_or_environment() -> None:
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     config = tmp_path / "briefing.toml"
     config.write_text('compose_at = "06:00"\nsend_at = "07:45"\nauto_send = false\n')
-    settings = load_settings({"BRIEFING_SEND_AT": "08:15", "BRIEFING_EDITION_DAYS": "Fri, mon"},
-                             config_path=config)
+    settings = load_settings(
+        {"BRIEFING_SEND_AT": "08:15", "BRIEFING_EDITION_DAYS": "Fri, mon"}, config_path=config
+    )
     assert settings.compose_at == time(6, 0)
     assert settings.send_at == time(8, 15)
     assert settings.auto_send is False

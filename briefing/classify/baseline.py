@@ -44,17 +44,17 @@ class KeywordClassifier:
         score = self._score(self.relevant, item) - 1.5 * self._score(self.irrelevant, item)
         topic_scores = {slug: self._score(p, item) for slug, p in self.topics.items()}
         topics = sorted(((s, v) for s, v in topic_scores.items() if v > 0), key=lambda t: -t[1])
-        relevant = score >= RELEVANT_AT and bool(topics)
+        region_scores = {slug: self._score(p, item) for slug, p in self.regions.items()}
+        abroad = max(region_scores, key=lambda r: region_scores[r])
+        region = abroad if region_scores[abroad] > 0 else "uk"
+        # A UK item needs a topic to have a section; news from abroad goes under its region.
+        relevant = score >= RELEVANT_AT and (bool(topics) or region != "uk")
         relevance = max(0.0, min(1.0, score / (2 * RELEVANT_AT)))
         if not relevant:
             return Prediction(False, min(relevance, 0.49), (), None)
-        best = topics[0][1]
+        best = topics[0][1] if topics else 0.0
         kept = tuple((slug, round(v / best, 3)) for slug, v in topics if v >= best / 2)[:3]
-        region_scores = {slug: self._score(p, item) for slug, p in self.regions.items()}
-        region = max(region_scores, key=lambda r: region_scores[r])
-        return Prediction(
-            True, max(relevance, 0.5), kept, region if region_scores[region] > 0 else "uk"
-        )
+        return Prediction(True, max(relevance, 0.5), kept, region)
 
 
 def load_baseline(path: Path | None = None, taxonomy: Taxonomy | None = None) -> KeywordClassifier:

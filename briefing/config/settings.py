@@ -72,9 +72,7 @@ class Settings(BaseModel):
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     list_address: str = Field("", description="The Google Group address the edition goes to.")
     from_address: str = Field("", description="Sender address (on the group's domain).")
-    secret_key: SecretStr = Field(
-        SecretStr(""), description="Key that signs web sessions."
-    )
+    secret_key: SecretStr = Field(SecretStr(""), description="Key that signs web sessions.")
 
     @field_validator("timezone")
     @classmethod

@@ -16,9 +16,13 @@ from briefing.db.models import Edition, Feed, Outlet
 def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
     paris = timezone(timedelta(hours=1))
     with session_scope(engine) as session:
-        session.add(Edition(edition_date=date(2026, 3, 10),
-                            window_start=datetime(2026, 3, 9, 7, 30, tzinfo=paris),
-                            window_end=datetime(2026, 3, 10, 6, 30, tzinfo=UTC)))
+        session.add(
+            Edition(
+                edition_date=date(2026, 3, 10),
+                window_start=datetime(2026, 3, 9, 7, 30, tzinfo=paris),
+                window_end=datetime(2026, 3, 10, 6, 30, tzinfo=UTC),
+            )
+        )
     with session_scope(engine) as session:
         edition = session.scalars(select(Edition)).one()
         assert edition.window_start == datetime(2026, 3, 9, 6, 30, tzinfo=UTC)
@@ -27,9 +31,13 @@ def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
 
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     with pytest.raises(StatementError, match="naive datetime"), session_scope(engine) as session:
-        session.add(Edition(edition_date=date(2026, 3, 10),
-                            window_start=datetime(2026, 3, 9, 6, 30),
-                            window_end=datetime(2026, 3, 10, 6, 30, tzinfo=UTC)))
+        session.add(
+            Edition(
+                edition_date=date(2026, 3, 10),
+                window_start=datetime(2026, 3, 9, 6, 30),
+                window_end=datetime(2026, 3, 10, 6, 30, tzinfo=UTC),
+            )
+        )
 
 
 def test_foreign_keys_are_enforced(engine: Engine) -> None:
@@ -40,9 +48,13 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
 def test_every_edition_change_bumps_its_version(engine: Engine) -> None:
     """The version is what the curation page sends back to detect a concurrent edit."""
     with session_scope(engine) as session:
-        session.add(Edition(edition_date=date(2026, 3, 10),
-                            window_start=datetime(2026, 3, 9, 6, 30, tzinfo=UTC),
-                            window_end=datetime(2026, 3, 10, 6, 30, tzinfo=UTC)))
+        session.add(
+            Edition(
+                edition_date=date(2026, 3, 10),
+                window_start=datetime(2026, 3, 9, 6, 30, tzinfo=UTC),
+                window_end=datetime(2026, 3, 10, 6, 30, tzinfo=UTC),
+            )
+        )
     for intro in ("first", "second"):
         with session_scope(engine) as session:
             session.scalars(select(Edition)).one().intro = intro

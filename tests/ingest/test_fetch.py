@@ -13,6 +13,7 @@ from tests.loopback import Reply, loopback_server
 
 def test_conditional_get_costs_one_304() -> None:
     with loopback_server() as site, make_http_client("ops@example.org") as client:
+
         def feed(request):  # type: ignore[no-untyped-def]
             if request.headers.get("If-None-Match") == '"v1"':
                 return Reply(304)

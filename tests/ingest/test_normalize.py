@@ -8,8 +8,10 @@ from briefing.ingest.normalize import canonical_url, domain_of, plain_text, url_
 @pytest.mark.parametrize(
     ("url", "canonical"),
     [
-        ("https://WWW.BBC.co.uk/news/uk-1?utm_source=rss&utm_medium=feed#comments",
-         "https://www.bbc.co.uk/news/uk-1"),
+        (
+            "https://WWW.BBC.co.uk/news/uk-1?utm_source=rss&utm_medium=feed#comments",
+            "https://www.bbc.co.uk/news/uk-1",
+        ),
         ("https://example.org/a?b=2&a=1&fbclid=xyz", "https://example.org/a?a=1&b=2"),
         ("https://example.org", "https://example.org/"),
         ("http://example.org:8080/x", "http://example.org:8080/x"),

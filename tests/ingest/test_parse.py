@@ -29,7 +29,8 @@ def test_aggregator_items_name_their_publisher() -> None:
     body = (FIXTURES / "feeds" / "aggregator.rss").read_bytes()
     items = parse_feed(body, "https://news.google.com/rss/search?q=asylum", "", NOW)
     assert [i.source_url for i in items] == [
-        "https://www.kentonline.co.uk", "https://www.somewhere-echo.example"
+        "https://www.kentonline.co.uk",
+        "https://www.somewhere-echo.example",
     ]
 
 

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+
+from briefing.compose.context import AlsoLink, Draft, DraftEntry, DraftSection, make_subject
+from briefing.compose.render import SIZE_BUDGET, render_email
+from briefing.deliver.message import build_message
+
+HOSTILE = 'Profits < expectations & </mj-text><mj-raw><script>alert(1)</script></mj-raw> "q"'
+
+
+def entry(n: int, title: str = "Small boat arrivals rise", summary: str = "") -> DraftEntry:
+    return DraftEntry(
+        item_id=n,
+        title=title,
+        url=f"https://www.bbc.co.uk/news/uk-{n:08d}?a=1&b=2",
+        outlet="BBC News",
+        segment="mixed-middle",
+        topics=("channel-crossings",),
+        region="uk",
+        summary=summary or "Forty words of summary " * 4,
+        score=1.0,
+        also=(
+            AlsoLink("Sky News", f"https://news.sky.com/story/{n}"),
+            AlsoLink("The Guardian", f"https://www.theguardian.com/uk-news/{n}"),
+        ),
+    )
+
+
+def draft(entries: list[DraftEntry], intro: str = "") -> Draft:
+    sections = (
+        DraftSection("top-stories", "Top stories", tuple(entries[:5])),
+        DraftSection("channel-crossings", "Channel crossings", tuple(entries[5:])),
+    )
+    return Draft(
+        date(2026, 3, 10),
+        "draft",
+        make_subject(date(2026, 3, 10), entries[0].title),
+        intro,
+        sections,
+    )
+
+
+def test_feed_text_is_escaped_everywhere() -> None:
+    email = render_email(draft([entry(1, HOSTILE, HOSTILE)], intro=HOSTILE), "group@example.org")
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
+    assert HOSTILE in email.text  # plain text keeps the words as they are
+
+
+def test_sixty_entries_stay_under_the_gmail_clip() -> None:
+    email = render_email(draft([entry(n) for n in range(60)]), "group@example.org")
+    assert email.html_bytes < SIZE_BUDGET
+    assert email.html.count('class="headline"') == 60
+
+
+def test_no_remote_fonts_or_trackers() -> None:
+    html = render_email(draft([entry(1)]), "group@example.org").html
+    assert "fonts.googleapis" not in html and "@import" not in html
+    assert "<img" not in html
+
+
+def test_footer_tells_members_how_to_leave() -> None:
+    email = render_email(draft([entry(1)]), "migration-news@googlegroups.com")
+    assert "migration-news+unsubscribe@googlegroups.com" in email.html
+    assert "migration-news+unsubscribe@googlegroups.com" in email.text
+
+
+def test_subject_has_no_line_breaks() -> None:
+    subject = make_subject(date(2026, 3, 10), "Line one\r\nBcc: everyone@example.org")
+    assert (
+        subject == "Migration news briefing — Tue 10 Mar 2026: Line one Bcc: everyone@example.org"
+    )
+
+
+def test_message_is_multipart_alternative_with_a_stable_id() -> None:
+    email = render_email(draft([entry(1)]), "group@example.org")
+    now = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+    raw = build_message(
+        date(2026, 3, 10),
+        email,
+        from_address="briefing@example.org",
+        to_address="group@example.org",
+        now=now,
+    ).as_bytes()
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert parsed["Message-ID"].startswith("<briefing-2026-03-10-")
+    assert parsed["Message-ID"].endswith("@example.org>")
+    again = build_message(
+        date(2026, 3, 10),
+        email,
+        from_address="briefing@example.org",
+        to_address="group@example.org",
+        now=now,
+    )
+    assert again["Message-ID"] == parsed["Message-ID"]
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))

@@ -1,0 +1,128 @@
+"""Every command has help; exit statuses are 0 (done), 1 (the job failed), 2 (bad usage or
+input, or not built yet), each failure with a one-line reason on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from briefing.cli import cli
+from tests.conftest import ROOT
+
+
+def run(*args: str, **env: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, list(args), env=env or None, catch_exceptions=False)
+
+
+def all_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, (*prefix, name)))
+    return found
+
+
+@pytest.mark.parametrize("command", all_commands(), ids=" ".join)
+def test_every_command_has_help_and_is_documented(command: tuple[str, ...]) -> None:
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+    docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"briefing {' '.join(command)}" in docs
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("sources", "health"),
+        ("train",),
+        ("evaluate", "README.md"),
+        ("send",),
+        ("run",),
+        ("users", "add"),
+        ("users", "list"),
+        ("users", "passwd"),
+        ("users", "disable"),
+        ("search", "boats"),
+        ("stats",),
+        ("backup", "copy.db"),
+    ],
+    ids=" ".join,
+)
+def test_commands_not_built_yet_say_so_and_exit_2(command: tuple[str, ...], tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("gold")
+    result = run(*command)
+    assert result.exit_code == 2
+    assert "not built yet" in result.stderr
+    assert result.stdout == ""
+
+
+def test_bad_usage_exits_2() -> None:
+    assert run("fetch", "--no-such-option").exit_code == 2
+    assert run("no-such-command").exit_code == 2
+
+
+def test_bad_settings_exit_2_with_one_line() -> None:
+    result = run("sources", "check", BRIEFING_SMTP_PORT="many")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "smtp_port" in result.stderr
+
+
+def test_sources_check(tmp_path: Path) -> None:
+    good = run("sources", "check", str(ROOT / "sources.yaml"))
+    assert good.exit_code == 0 and "OK" in good.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("outlets:\n  - slug: Bad Slug\n")
+    result = run("sources", "check", str(bad))
+    assert result.exit_code == 2
+    assert "line 2: outlets[0].slug" in result.stderr
+
+
+def test_classify_exit_statuses(tmp_path: Path) -> None:
+    good = tmp_path / "in.jsonl"
+    good.write_text(json.dumps({"id": 1, "title": "Small boats cross the Channel"}) + "\n")
+    result = run("classify", str(good))
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["relevant"] is True
+    assert "keyword baseline" in result.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{oops\n")
+    result = run("classify", str(bad))
+    assert result.exit_code == 2 and "line 1: not JSON" in result.stderr
+
+
+def test_a_failed_job_exits_1(tmp_path: Path) -> None:
+    # Nothing listens on port 9 of loopback: every feed fails, so the fetch job fails.
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "outlets:\n  - slug: nowhere\n    name: Nowhere\n    segment: official\n"
+        "    country: GB\n    language: en\n    domains: [nowhere.example]\n"
+        "    feeds:\n      - url: http://127.0.0.1:9/feed\n        name: Feed\n"
+    )
+    database = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run("db", "upgrade", BRIEFING_DATABASE_URL=database).exit_code == 0
+    result = run("fetch", BRIEFING_DATABASE_URL=database, BRIEFING_SOURCES=str(sources))
+    assert result.exit_code == 1
+    assert "every feed failed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_compose_of_a_missing_edition_database_fails_cleanly(tmp_path: Path) -> None:
+    result = run(
+        "compose",
+        "--edition",
+        "2026-03-10",
+        BRIEFING_DATABASE_URL=f"sqlite:///{tmp_path / 'never-migrated.db'}",
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("briefing: ") and "Traceback" not in result.stderr
+
+
+def test_bad_as_of_is_bad_input() -> None:
+    result = run("compose", "--as-of", "yesterday-ish")
+    assert result.exit_code == 2 and "--as-of" in result.stderr
