@@ -69,19 +69,31 @@ def test_a_wheel_install_finds_its_data(tmp_path: Path) -> None:
     uv = ROOT / ".tools" / "bin" / "uv"
     if not uv.exists():
         pytest.skip("uv is installed by `make`; run the tests through `make test`")
-    subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(dist), "--quiet", str(ROOT)],
-                   check=True)
+    subprocess.run(
+        [str(uv), "build", "--wheel", "--out-dir", str(dist), "--quiet", str(ROOT)], check=True
+    )
     (wheel,) = dist.glob("briefing-*.whl")
     target = tmp_path / "venv"
     venv.create(target, system_site_packages=False, with_pip=False)
     python = target / "bin" / "python"
     # The dependencies are this environment's own; only the wheel itself is installed.
-    subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(python), "--no-deps",
-                    str(wheel)], check=True)
-    site = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()"
-                           "['purelib'])"], capture_output=True, text=True, check=True).stdout
-    (target / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" /
-     "site-packages" / "deps.pth").write_text(site.strip() + "\n")
+    subprocess.run(
+        [str(uv), "pip", "install", "--quiet", "--python", str(python), "--no-deps", str(wheel)],
+        check=True,
+    )
+    site = subprocess.run(
+        [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (
+        target
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "site-packages"
+        / "deps.pth"
+    ).write_text(site.strip() + "\n")
     work = tmp_path / "elsewhere"
     work.mkdir()
     script = (
@@ -95,9 +107,19 @@ def test_a_wheel_install_finds_its_data(tmp_path: Path) -> None:
         "upgrade('sqlite:///wheel.db')\n"
         "print('ok')\n"
     )
-    result = subprocess.run([str(python), "-c", script], cwd=work, capture_output=True,
-                            text=True, env={"PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [str(python), "-c", script],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert result.stdout.strip() == "ok", result.stderr
-    check = subprocess.run([str(target / "bin" / "briefing"), "sources", "check"], cwd=work,
-                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    check = subprocess.run(
+        [str(target / "bin" / "briefing"), "sources", "check"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert check.returncode == 0, check.stderr

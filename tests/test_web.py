@@ -1,0 +1,63 @@
+"""The preview pages, in process, on the demo's database."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from briefing.config.settings import load_settings
+from briefing.demo.run import DemoResult, run_demo
+from briefing.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    var = tmp_path_factory.mktemp("web") / "var"
+    result: DemoResult = run_demo(load_settings({"BRIEFING_VAR_DIR": str(var)}), say=print)
+    return TestClient(create_app(result.settings))
+
+
+def test_home_goes_to_the_latest_edition(client: TestClient) -> None:
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/editions/2026-03-10"
+
+
+def test_edition_page(client: TestClient) -> None:
+    page = client.get("/editions/2026-03-10")
+    assert page.status_code == 200
+    assert "Edition of Tue 10 Mar 2026" in page.text
+    assert (
+        '<iframe title="Email preview" sandbox src="/editions/2026-03-10/email.html">' in page.text
+    )
+    assert "Top stories" in page.text and "score " in page.text
+
+
+def test_email_is_served_sandboxed(client: TestClient) -> None:
+    email = client.get("/editions/2026-03-10/email.html")
+    assert email.status_code == 200
+    assert email.headers["content-security-policy"].startswith("sandbox")
+    assert "Migration news briefing" in email.text
+
+
+def test_unknown_edition_and_bad_date(client: TestClient) -> None:
+    assert client.get("/editions/2026-03-11").status_code == 404
+    assert client.get("/editions/yesterday").status_code == 422
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {
+        "ok": True,
+        "database": "ok",
+        "latest_edition": "2026-03-10",
+    }
+
+
+def test_empty_database_page(tmp_path: object) -> None:
+    from briefing.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/empty.db"
+    upgrade(url)
+    app = create_app(load_settings({"BRIEFING_DATABASE_URL": url}))
+    page = TestClient(app).get("/")
+    assert page.status_code == 200 and "No edition yet" in page.text
