@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-
 from briefing.config.settings import load_settings
 from briefing.db.engine import make_engine
 from briefing.db.models import Base, UTCDateTime

@@ -112,7 +112,7 @@ def demo(serve: bool, port: int) -> None:
     ingest = result.fetched.ingest
     click.echo(
         f"Fetched {len(ingest.outcomes)} feeds: {ingest.new_items} items, "
-        f"{result.fetched.labels.relevant} about migration; "
+        f"{len(result.fetched.labels.relevant)} about migration; "
         f"{result.fetched.pages.extracted} article pages read in full.\n"
         f"Composed {result.entries} stories into the edition of Tue 10 Mar 2026 "
         f"({result.html_bytes / 1000:.1f} KB of HTML).\n"
@@ -228,7 +228,7 @@ def fetch(everything: bool, feed: str | None) -> None:
     ingest = summary.ingest
     click.echo(
         f"{len(ingest.outcomes)} feeds ({ingest.count(FeedStatus.FAILED)} failed): "
-        f"{ingest.new_items} new items, {summary.labels.relevant} about migration."
+        f"{ingest.new_items} new items, {len(summary.labels.relevant)} about migration."
     )
     if ingest.outcomes and ingest.count(FeedStatus.FAILED) == len(ingest.outcomes):
         raise BriefingError("every feed failed: check the network and `briefing sources check`")

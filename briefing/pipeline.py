@@ -99,10 +99,13 @@ def fetch(
         feed_url=feed_url,
         on_feed=on_feed,
     )
-    labels = run_classify(ctx.engine, ctx.classifier)
+    first = run_classify(ctx.engine, ctx.classifier, ctx.clock())
     candidates = candidate_item_ids(ctx.engine, CANDIDATE_RELEVANCE)
     pages = run_fetch_pages(ctx.engine, ctx.http, candidates)
-    run_classify(ctx.engine, ctx.classifier, candidates)
+    again = run_classify(ctx.engine, ctx.classifier, ctx.clock(), candidates)
+    labels = ClassifyReport(
+        first.labelled | again.labelled, (first.relevant - again.labelled) | again.relevant
+    )
     return FetchSummary(report, labels, pages)
 
 

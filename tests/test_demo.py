@@ -141,3 +141,5 @@ def test_demo_serves_the_preview_until_interrupted(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout:
+            process.stdout.close()

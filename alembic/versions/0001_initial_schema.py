@@ -2,14 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:22:48.946260
+Create Date: 2026-11-22 02:35:57.575051
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -164,6 +164,7 @@ def upgrade() -> None:
         sa.Column("feed_id", sa.Integer(), nullable=True),
         sa.Column("outlet_id", sa.Integer(), nullable=True),
         sa.Column("publisher_domain", sa.String(length=255), nullable=False),
+        sa.Column("publisher_name", sa.String(length=200), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("canonical_url", sa.Text(), nullable=False),
         sa.Column("url_hash", sa.String(length=64), nullable=False),

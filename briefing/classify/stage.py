@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import selectinload
@@ -18,15 +19,16 @@ BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class ClassifyReport:
-    labelled: int
-    relevant: int
+    labelled: frozenset[int]  # item ids
+    relevant: frozenset[int]
 
 
 def run_classify(
-    engine: Engine, classifier: Classifier, item_ids: Sequence[int] | None = None
+    engine: Engine, classifier: Classifier, now: datetime, item_ids: Sequence[int] | None = None
 ) -> ClassifyReport:
     """Label the given items, or every item without a label yet."""
-    labelled = relevant = 0
+    labelled: set[int] = set()
+    relevant: set[int] = set()
     with session_scope(engine) as session:
         query = select(Item).options(selectinload(Item.outlet), selectinload(Item.label))
         if item_ids is None:
@@ -38,22 +40,19 @@ def run_classify(
             batch = items[start : start + BATCH]
             texts = [ItemText(i.title, i.summary, i.full_text or "") for i in batch]
             for item, prediction in zip(batch, classifier.predict(texts), strict=True):
-                if item.label is not None:
-                    session.delete(item.label)
-                    session.flush()
-                item.label = ItemLabel(
-                    model_version=classifier.version,
-                    relevant=prediction.relevant,
-                    relevance=prediction.relevance,
-                    region=prediction.region,
-                    segment=(item.outlet.segment if item.outlet else None) or UNKNOWN_SEGMENT,
-                    topics=[
-                        ItemTopic(topic=slug, score=score) for slug, score in prediction.topics
-                    ],
-                )
-                labelled += 1
-                relevant += prediction.relevant
-    return ClassifyReport(labelled, relevant)
+                label = item.label or ItemLabel(item_id=item.id)
+                label.model_version = classifier.version
+                label.relevant, label.relevance = prediction.relevant, prediction.relevance
+                label.region = prediction.region
+                label.segment = (item.outlet.segment if item.outlet else None) or UNKNOWN_SEGMENT
+                label.topics = [ItemTopic(topic=t, score=score) for t, score in prediction.topics]
+                label.labelled_at = now
+                item.label = label
+                session.flush()  # replaced topics go before their successors are inserted
+                labelled.add(item.id)
+                if prediction.relevant:
+                    relevant.add(item.id)
+    return ClassifyReport(frozenset(labelled), frozenset(relevant))
 
 
 def candidate_item_ids(engine: Engine, min_relevance: float) -> list[int]:

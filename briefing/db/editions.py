@@ -37,6 +37,13 @@ def find_edition(session: Session, day: date, list_address: str) -> Edition:
     return edition
 
 
+def outlet_name(item: Item) -> str:
+    """The outlet's name; for a publisher not in sources.yaml, what the aggregator called it."""
+    if item.outlet:
+        return item.outlet.name
+    return item.publisher_name or item.publisher_domain
+
+
 def load_draft(session: Session, edition: Edition, taxonomy: Taxonomy) -> Draft:
     sections: dict[str, list[DraftEntry]] = {}
     for entry in edition.entries:
@@ -60,7 +67,7 @@ def load_draft(session: Session, edition: Edition, taxonomy: Taxonomy) -> Draft:
 def _draft_entry(session: Session, edition: Edition, entry: EditionEntry) -> DraftEntry:
     item = entry.item
     label = item.label
-    outlet = item.outlet.name if item.outlet else item.publisher_domain
+    outlet = outlet_name(item)
     also: list[AlsoLink] = []
     if entry.story_id is not None:
         seen = {outlet}
@@ -75,14 +82,14 @@ def _draft_entry(session: Session, edition: Edition, entry: EditionEntry) -> Dra
             .order_by(Item.published_at, Item.id)
         )
         for other in others:
-            name = other.outlet.name if other.outlet else other.publisher_domain
+            name = outlet_name(other)
             if name not in seen:
                 seen.add(name)
-                also.append(AlsoLink(name, other.url))
+                also.append(AlsoLink(name, other.canonical_url))
     return DraftEntry(
         item_id=item.id,
         title=entry.title_override or item.title,
-        url=item.url,
+        url=item.canonical_url,
         outlet=outlet,
         segment=label.segment if label else UNKNOWN_SEGMENT,
         topics=tuple(t.topic for t in label.topics) if label else (),

@@ -142,6 +142,7 @@ class Item(Base):
         ForeignKey("outlets.id", ondelete="SET NULL"), index=True
     )
     publisher_domain: Mapped[str] = mapped_column(String(255), default="")
+    publisher_name: Mapped[str] = mapped_column(String(200), default="")  # as an aggregator says
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(Text)
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of canonical_url

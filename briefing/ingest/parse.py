@@ -66,6 +66,12 @@ def _to_item(entry: Any, feed_url: str, now: datetime) -> ParsedItem | None:
         title = plain_text(summary, 120)
     published, estimated = _published(entry, now)
     source = entry.get("source") or {}
+    source_name = plain_text(source.get("title") or "", 200) or None
+    if source_name:
+        # Aggregators append " - Publisher" to the headline and repeat it in the summary.
+        title = title.removesuffix(f" - {source_name}").strip() or title
+        if summary.startswith(title):
+            summary = ""
     return ParsedItem(
         url=link,
         guid=(entry.get("id") or None),
@@ -74,7 +80,7 @@ def _to_item(entry: Any, feed_url: str, now: datetime) -> ParsedItem | None:
         published_at=published,
         published_estimated=estimated,
         source_url=source.get("href") or source.get("url") or None,
-        source_name=source.get("title") or None,
+        source_name=source_name,
         author=plain_text(entry.get("author") or "", 200) or None,
     )
 

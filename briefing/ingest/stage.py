@@ -170,7 +170,7 @@ def _ingest_feed(
 def _save_items(
     session: Session, sources: Sources, feed: _FeedToFetch, items: list[ParsedItem], now: datetime
 ) -> tuple[int, int]:
-    outlet_ids = dict(session.execute(select(Outlet.slug, Outlet.id)).tuples())
+    outlet_ids = {slug: id_ for slug, id_ in session.execute(select(Outlet.slug, Outlet.id))}
     new = updated = 0
     for parsed in items:
         canonical = canonical_url(parsed.url)
@@ -186,6 +186,7 @@ def _save_items(
                 if outlet
                 else (None if feed.is_aggregator else feed.outlet_id),
                 publisher_domain=domain_of(publisher_url),
+                publisher_name=parsed.source_name or "",
                 url=parsed.url,
                 canonical_url=canonical,
                 url_hash=key,
@@ -201,7 +202,9 @@ def _save_items(
             session.add(item)
             session.flush()
             new += 1
-        elif item.content_hash != digest:  # a corrected headline updates, never duplicates
+        elif item.content_hash != digest and not feed.is_aggregator:
+            # A corrected headline updates the item, never duplicates it; an aggregator's
+            # copy of a publisher's item never overwrites the publisher's own words.
             item.title, item.summary, item.content_hash = parsed.title, parsed.summary, digest
             updated += 1
         if session.get(ItemFeed, (item.id, feed.id)) is None:

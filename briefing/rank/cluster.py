@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
-SAME_STORY_AT = 0.3  # cosine similarity of title + lede
+SAME_STORY_AT = 0.25  # cosine similarity of title, summary and lede
 STORY_SPAN = timedelta(hours=48)
 
 
 @dataclass(frozen=True, slots=True)
 class ClusterItem:
     item_id: int
-    text: str  # title and summary
+    text: str  # title, summary and the opening of the text
     published_at: datetime
     story_id: int | None  # already assigned: kept as it is
 

@@ -10,12 +10,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from briefing.config.taxonomy import UNKNOWN_SEGMENT, Taxonomy
+from briefing.db.editions import outlet_name
 from briefing.db.engine import session_scope
 from briefing.db.models import Edition, EditionEntry, EditionStatus, Item, ItemLabel, Story
 from briefing.errors import UsageError
 from briefing.rank.cluster import STORY_SPAN, ClusterItem, assign_stories
 from briefing.rank.score import StoryItem, choose_lead, primary_topic, score_story
 from briefing.rank.select import RankedStory, place_stories
+
+LEDE_CHARS = 1500  # the opening of the article text tells two reports of one event apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,15 @@ def _relevant_items(session: Session, since: datetime, until: datetime) -> list[
 
 def _assign_stories(session: Session, items: list[Item]) -> None:
     assignment = assign_stories(
-        [ClusterItem(i.id, f"{i.title}. {i.summary}", i.published_at, i.story_id) for i in items]
+        [
+            ClusterItem(
+                i.id,
+                f"{i.title}. {i.summary} {(i.full_text or '')[:LEDE_CHARS]}",
+                i.published_at,
+                i.story_id,
+            )
+            for i in items
+        ]
     )
     new_stories: dict[str, Story] = {}
     by_id = {i.id: i for i in items}
@@ -122,7 +133,7 @@ def _story_item(item: Item) -> StoryItem:
         title=item.title,
         url=item.url,
         summary=item.summary,
-        outlet=item.outlet.name if item.outlet else item.publisher_domain,
+        outlet=outlet_name(item),
         segment=label.segment or UNKNOWN_SEGMENT,
         relevance=label.relevance,
         topics=tuple(t.topic for t in label.topics),
