@@ -211,7 +211,7 @@ def sources_health() -> None:
 
 @cli.command()
 @click.option("--all", "everything", is_flag=True, help="Fetch every feed, due or not.")
-@click.option("--feed", help="Fetch only this feed (its URL).")
+@click.option("--feed", help="Only this outlet's feeds (its slug) or this feed (its URL).")
 def fetch(everything: bool, feed: str | None) -> None:
     """One ingest cycle over the feeds that are due, then label the new items.
 
@@ -224,8 +224,10 @@ def fetch(everything: bool, feed: str | None) -> None:
         detail = outcome.error or f"{outcome.new} new, {outcome.updated} updated"
         click.echo(f"{outcome.status:>12}  {outcome.feed_url}  {detail}", err=True)
 
-    summary = run(_context(), everything=everything, feed_url=feed, on_feed=show)
+    summary = run(_context(), everything=everything, only=feed, on_feed=show)
     ingest = summary.ingest
+    if feed and not ingest.outcomes:
+        raise UsageError(f"--feed {feed}: no such outlet slug or feed URL in the database")
     click.echo(
         f"{len(ingest.outcomes)} feeds ({ingest.count(FeedStatus.FAILED)} failed): "
         f"{ingest.new_items} new items, {len(summary.labels.relevant)} about migration."

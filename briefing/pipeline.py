@@ -83,7 +83,7 @@ def fetch(
     ctx: Context,
     *,
     everything: bool = False,
-    feed_url: str | None = None,
+    only: str | None = None,
     on_feed: Callable[[FeedOutcome], None] | None = None,
 ) -> FetchSummary:
     """One ingest cycle: feeds, a first label from title and summary, full text for the
@@ -96,7 +96,7 @@ def fetch(
         ctx.clock(),
         default_every=timedelta(minutes=ctx.settings.fetch_every_minutes),
         everything=everything,
-        feed_url=feed_url,
+        only=only,
         on_feed=on_feed,
     )
     first = run_classify(ctx.engine, ctx.classifier, ctx.clock())

@@ -110,6 +110,18 @@ def test_a_failed_job_exits_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "every feed failed" in result.stderr
     assert "Traceback" not in result.stderr
+    only = run(
+        "fetch", "--feed", "nowhere", BRIEFING_DATABASE_URL=database, BRIEFING_SOURCES=str(sources)
+    )
+    assert only.exit_code == 1 and "127.0.0.1:9/feed" in only.stderr
+    unknown = run(
+        "fetch",
+        "--feed",
+        "somewhere",
+        BRIEFING_DATABASE_URL=database,
+        BRIEFING_SOURCES=str(sources),
+    )
+    assert unknown.exit_code == 2 and "no such outlet slug or feed URL" in unknown.stderr
 
 
 def test_compose_of_a_missing_edition_database_fails_cleanly(tmp_path: Path) -> None:
@@ -120,7 +132,9 @@ def test_compose_of_a_missing_edition_database_fails_cleanly(tmp_path: Path) -> 
         BRIEFING_DATABASE_URL=f"sqlite:///{tmp_path / 'never-migrated.db'}",
     )
     assert result.exit_code == 1
-    assert result.stderr.startswith("briefing: ") and "Traceback" not in result.stderr
+    assert result.stderr == (
+        "briefing: the database has no briefing tables yet: run `briefing db upgrade`\n"
+    )
 
 
 def test_bad_as_of_is_bad_input() -> None:

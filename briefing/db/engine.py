@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from briefing.errors import BriefingError
@@ -62,5 +62,12 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     try:
         with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
-    except OperationalError as e:
-        raise DatabaseError(f"database error ({e.orig or e})") from e
+    except (OperationalError, ProgrammingError) as e:
+        reason = str(e.orig or e).strip().splitlines()[0]
+        if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
+            raise DatabaseError(
+                "the database has no briefing tables yet: run `briefing db upgrade`"
+            ) from None  # the hint says it all; the driver's words would only add noise
+        if isinstance(e, ProgrammingError):
+            raise  # our own SQL is wrong: a bug, not an operational failure
+        raise DatabaseError(f"database error ({reason})") from e

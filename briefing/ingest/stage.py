@@ -82,14 +82,15 @@ def run_fetch(
     *,
     default_every: timedelta,
     everything: bool = False,
-    feed_url: str | None = None,
+    only: str | None = None,
     on_feed: Callable[[FeedOutcome], None] | None = None,
 ) -> IngestReport:
-    """One ingest cycle over the due feeds (or all, or one); one bad feed never stops the rest."""
+    """One ingest cycle over the due feeds (or all of them, or `only` one feed URL or outlet
+    slug); one bad feed never stops the rest."""
     with session_scope(engine) as session:
         query = select(Feed, Outlet).join(Outlet).where(Feed.active).order_by(Feed.id)
-        if feed_url:
-            query = query.where(Feed.url == feed_url)
+        if only:
+            query = query.where(or_(Feed.url == only, Outlet.slug == only))
         elif not everything:
             query = query.where(or_(Feed.next_fetch_at.is_(None), Feed.next_fetch_at <= now))
         feeds = [

@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
-
 SAME_STORY_AT = 0.25  # cosine similarity of title, summary and lede
 STORY_SPAN = timedelta(hours=48)
 
@@ -27,6 +24,10 @@ def assign_stories(items: Sequence[ClusterItem]) -> dict[int, int | str]:
     Assignment is stable: items that have a story keep it, and a new item joins the most
     similar story (within 48 hours) instead of reshuffling old ones.
     """
+    # Imported here: scikit-learn takes seconds to import, and most commands never cluster.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
     ordered = sorted(items, key=lambda i: (i.published_at, i.item_id))
     if not ordered:
         return {}

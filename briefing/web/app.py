@@ -8,7 +8,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from briefing.archive.queries import edition_view, latest_edition_date
+from briefing.archive.queries import EditionView, edition_view, latest_edition_date
 from briefing.compose.context import SEGMENT_LABELS, date_label
 from briefing.compose.render import SIZE_BUDGET
 from briefing.config.settings import Settings
@@ -30,7 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.globals["size_budget"] = SIZE_BUDGET
     app = FastAPI(title="briefing", docs_url=None, redoc_url=None)
 
-    def view_or_404(day: date):  # type: ignore[no-untyped-def]
+    def view_or_404(day: date) -> EditionView:
         try:
             return edition_view(engine, taxonomy, day, settings.list_address)
         except NotFoundError:
