@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -27,7 +28,7 @@ from briefing.ingest.normalize import url_hash
 ANSWERS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "demo_expected.json"
 
 
-def precision_recall(predicted: set[object], actual: set[object]) -> tuple[float, float]:
+def precision_recall(predicted: set[Any], actual: set[Any]) -> tuple[float, float]:
     hits = len(predicted & actual)
     return hits / max(len(predicted), 1), hits / max(len(actual), 1)
 
@@ -46,14 +47,18 @@ def main() -> None:
         engine.dispose()
     labels = {key: (relevant, story) for key, relevant, story in rows}
     truth = {url_hash(i["url"]): i for i in expected["items"]}
-    p, r = precision_recall({k for k, (rel, _) in labels.items() if rel},
-                            {k for k, i in truth.items() if i["relevant"]})
+    p, r = precision_recall(
+        {k for k, (rel, _) in labels.items() if rel}, {k for k, i in truth.items() if i["relevant"]}
+    )
     relevant = sorted(k for k, i in truth.items() if i["relevant"] and i["in_window"])
     pairs = list(itertools.combinations(relevant, 2))
     same_true = {(a, b) for a, b in pairs if truth[a]["story"] == truth[b]["story"]}
-    same_pred = {(a, b) for a, b in pairs
-                 if labels.get(a, (0, None))[1] and labels[a][1] == labels.get(b, (0, None))[1]}
-    sp, sr = precision_recall(same_pred, same_true)  # type: ignore[arg-type]
+    same_pred = {
+        (a, b)
+        for a, b in pairs
+        if labels.get(a, (0, None))[1] and labels[a][1] == labels.get(b, (0, None))[1]
+    }
+    sp, sr = precision_recall(same_pred, same_true)
     print(f"items: {len(truth)} distinct articles in the feeds, {len(labels)} stored")
     print(f"relevance: precision {p:.3f}, recall {r:.3f}")
     print(f"story pairs: precision {sp:.3f}, recall {sr:.3f} ({len(same_true)} true pairs)")
