@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -215,25 +216,41 @@ def sources_health() -> None:
 def fetch(everything: bool, feed: str | None) -> None:
     """One ingest cycle over the feeds that are due, then label the new items.
 
+    Shows a progress bar on a terminal and one line per feed otherwise.
     Example: briefing fetch --all
     """
     from briefing.ingest.stage import FeedOutcome, FeedStatus
     from briefing.pipeline import fetch as run
 
-    def show(outcome: FeedOutcome) -> None:
+    bar = None
+
+    def show(outcome: FeedOutcome, done: int, total: int) -> None:
+        nonlocal bar
+        if sys.stderr.isatty():
+            if bar is None:
+                bar = click.progressbar(length=total, label="Fetching feeds", file=sys.stderr)
+            bar.update(1)
+            if done == total:
+                bar.render_finish()
+            return
         detail = outcome.error or f"{outcome.new} new, {outcome.updated} updated"
-        click.echo(f"{outcome.status:>12}  {outcome.feed_url}  {detail}", err=True)
+        click.echo(f"[{done}/{total}] {outcome.status:>12}  {outcome.feed_url}  {detail}", err=True)
 
     summary = run(_context(), everything=everything, only=feed, on_feed=show)
     ingest = summary.ingest
     if feed and not ingest.outcomes:
         raise UsageError(f"--feed {feed}: no such outlet slug or feed URL in the database")
     click.echo(
-        f"{len(ingest.outcomes)} feeds ({ingest.count(FeedStatus.FAILED)} failed): "
-        f"{ingest.new_items} new items, {len(summary.labels.relevant)} about migration."
+        f"{len(ingest.outcomes)} feeds ({ingest.count(FeedStatus.FAILED)} failed, "
+        f"{ingest.count(FeedStatus.NOT_MODIFIED)} unchanged): {ingest.new_items} new items, "
+        f"{ingest.updated_items} updated, {len(summary.labels.relevant)} about migration; "
+        f"{summary.pages.extracted} pages read in full."
     )
+    for outcome in ingest.outcomes:
+        if outcome.error and sys.stderr.isatty():
+            click.echo(f"failed: {outcome.feed_url}: {outcome.error}", err=True)
     if ingest.outcomes and ingest.count(FeedStatus.FAILED) == len(ingest.outcomes):
-        raise BriefingError("every feed failed: check the network and `briefing sources check`")
+        raise BriefingError("every feed failed: check the network and `briefing sources health`")
 
 
 @cli.command()

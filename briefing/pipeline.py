@@ -23,8 +23,16 @@ from briefing.db.engine import make_engine, session_scope
 from briefing.db.outlets import SyncReport, sync_sources
 from briefing.deliver.message import build_message
 from briefing.deliver.outbox import OutboxFiles, write_outbox
-from briefing.ingest.fetch import make_http_client
-from briefing.ingest.stage import FeedOutcome, IngestReport, PagesReport, run_fetch, run_fetch_pages
+from briefing.ingest.fetch import FetchLimits
+from briefing.ingest.schedule import FeedPolicy
+from briefing.ingest.stage import (
+    IngestReport,
+    Network,
+    PagesReport,
+    ProgressCallback,
+    run_fetch,
+    run_fetch_pages,
+)
 from briefing.rank.stage import RankReport, run_rank
 from briefing.rank.window import edition_window
 
@@ -37,7 +45,7 @@ class Context:
     """Settings plus the expensive things built from them, each on first use."""
 
     settings: Settings
-    transport: httpx.BaseTransport | None = None
+    transport: httpx.AsyncBaseTransport | None = None  # the demo's and the tests' seam
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @cached_property
@@ -56,13 +64,25 @@ class Context:
     def classifier(self) -> Classifier:
         return load_classifier()
 
-    @cached_property
-    def http(self) -> httpx.Client:
-        return make_http_client(self.settings.contact_email, self.transport)
+    @property
+    def network(self) -> Network:
+        settings = self.settings
+        limits = FetchLimits(
+            connections=settings.fetch_concurrency, host_delay=settings.fetch_host_delay_seconds
+        )
+        return Network(limits, settings.contact_email, self.transport)
+
+    @property
+    def feed_policy(self) -> FeedPolicy:
+        settings = self.settings
+        return FeedPolicy(
+            default_interval=timedelta(minutes=settings.fetch_every_minutes),
+            min_interval=timedelta(minutes=settings.fetch_min_minutes),
+            max_interval=timedelta(minutes=settings.fetch_max_minutes),
+            unhealthy_after=settings.unhealthy_after_failures,
+        )
 
     def close(self) -> None:
-        if "http" in self.__dict__:
-            self.http.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 
@@ -84,7 +104,7 @@ def fetch(
     *,
     everything: bool = False,
     only: str | None = None,
-    on_feed: Callable[[FeedOutcome], None] | None = None,
+    on_feed: ProgressCallback | None = None,
 ) -> FetchSummary:
     """One ingest cycle: feeds, a first label from title and summary, full text for the
     candidates, and their label again with the text."""
@@ -92,16 +112,16 @@ def fetch(
     report = run_fetch(
         ctx.engine,
         ctx.sources,
-        ctx.http,
+        ctx.network,
         ctx.clock(),
-        default_every=timedelta(minutes=ctx.settings.fetch_every_minutes),
+        policy=ctx.feed_policy,
         everything=everything,
         only=only,
         on_feed=on_feed,
     )
     first = run_classify(ctx.engine, ctx.classifier, ctx.clock())
     candidates = candidate_item_ids(ctx.engine, CANDIDATE_RELEVANCE)
-    pages = run_fetch_pages(ctx.engine, ctx.http, candidates)
+    pages = run_fetch_pages(ctx.engine, ctx.network, candidates)
     again = run_classify(ctx.engine, ctx.classifier, ctx.clock(), candidates)
     labels = ClassifyReport(
         first.labelled | again.labelled, (first.relevant - again.labelled) | again.relevant

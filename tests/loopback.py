@@ -16,7 +16,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Route = Callable[[BaseHTTPRequestHandler], Reply]
+# A route returns the Reply to send, or None when it has written the response itself.
+Route = Callable[[BaseHTTPRequestHandler], Reply | None]
 
 
 @dataclass
@@ -40,6 +41,8 @@ def loopback_server() -> Iterator[Loopback]:
             seen.append((self.path, dict(self.headers)))
             route = routes.get(self.path)
             reply = route(self) if route else Reply(404, b"not found")
+            if reply is None:
+                return
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)

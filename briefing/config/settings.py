@@ -58,7 +58,22 @@ class Settings(BaseModel):
     )
     auto_send: bool = Field(True, description="Send the automated draft if nobody approves it.")
     fetch_every_minutes: int = Field(
-        30, ge=5, le=1440, description="Default poll interval of a feed, in minutes."
+        30, ge=1, le=1440, description="Starting poll interval of a feed, in minutes."
+    )
+    fetch_min_minutes: int = Field(
+        10, ge=1, le=1440, description="Shortest interval a busy feed's polling adapts to."
+    )
+    fetch_max_minutes: int = Field(
+        240, ge=1, le=10080, description="Longest interval a quiet feed's polling adapts to."
+    )
+    fetch_concurrency: int = Field(
+        20, ge=1, le=200, description="Requests in flight at once, all hosts together."
+    )
+    fetch_host_delay_seconds: float = Field(
+        0.5, ge=0, le=60, description="Pause between two requests to the same host."
+    )
+    unhealthy_after_failures: int = Field(
+        5, ge=1, le=100, description="Failures in a row before a feed is reported unhealthy."
     )
     contact_email: str = Field(
         "", description="Contact address sent in the User-Agent of every request."

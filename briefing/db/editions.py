@@ -79,7 +79,7 @@ def _draft_entry(session: Session, edition: Edition, entry: EditionEntry) -> Dra
                 Item.published_at < edition.window_end,
             )
             .options(selectinload(Item.outlet))
-            .order_by(Item.published_at, Item.id)
+            .order_by(Item.published_at, Item.canonical_url)
         )
         for other in others:
             name = outlet_name(other)

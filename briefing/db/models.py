@@ -104,13 +104,17 @@ class Feed(Base):
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2000), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    every_seconds: Mapped[int | None] = mapped_column(Integer)
+    every_seconds: Mapped[int | None] = mapped_column(Integer)  # from sources.yaml: a start
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)  # adapted to its publishing
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Conditional GET validators and a hash of the last body (some servers lie with 304s).
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
     body_hash: Mapped[str | None] = mapped_column(String(64))
     last_fetched_at: Mapped[datetime | None]
+    last_full_fetch_at: Mapped[datetime | None]  # the last fetch without validators
+    last_http_status: Mapped[int | None] = mapped_column(Integer)
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer)
     next_fetch_at: Mapped[datetime | None] = mapped_column(index=True)
     last_status: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -146,11 +150,12 @@ class Item(Base):
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(Text)
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of canonical_url
-    guid: Mapped[str | None] = mapped_column(String(1000))
+    guid: Mapped[str | None] = mapped_column(String(1000), index=True)
     title: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text, default="")
     full_text: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(500))
+    image_url: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     published_at: Mapped[datetime] = mapped_column(index=True)
     published_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -197,7 +202,7 @@ class ItemLabel(Base):
 
     item: Mapped[Item] = relationship(back_populates="label")
     topics: Mapped[list[ItemTopic]] = relationship(
-        cascade="all, delete-orphan", order_by="ItemTopic.score.desc()"
+        cascade="all, delete-orphan", order_by="[ItemTopic.score.desc(), ItemTopic.topic]"
     )
 
 

@@ -38,6 +38,7 @@ def demo_settings(settings: Settings) -> Settings:
             "sources": SOURCES,
             "list_address": DEMO_LIST,
             "from_address": settings.from_address or "briefing-demo@example.org",
+            "fetch_host_delay_seconds": 0.0,  # every host is the same loopback server
         }
     )
 

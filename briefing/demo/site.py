@@ -68,14 +68,14 @@ class SiteServer:
         self._server.server_close()
 
 
-class RouteToSite(httpx.HTTPTransport):
+class RouteToSite(httpx.AsyncHTTPTransport):
     """Sends each request to the site server, with the original host as the first path part."""
 
     def __init__(self, site_url: str) -> None:
         super().__init__()
         self._site = site_url
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         local = httpx.Request(
             request.method,
@@ -83,4 +83,4 @@ class RouteToSite(httpx.HTTPTransport):
             headers=request.headers,
             stream=request.stream,
         )
-        return super().handle_request(local)
+        return await super().handle_async_request(local)

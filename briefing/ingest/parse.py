@@ -46,7 +46,9 @@ def parse_feed(body: bytes, feed_url: str, content_type: str, now: datetime) -> 
     except Exception as e:  # a parser crash on untrusted bytes is a property of the input
         raise FeedParseError(feed_url, "feed parser crashed") from e
     if not parsed.entries:
-        if parsed.bozo:
+        # A document feedparser recognised as a feed is an empty feed, whatever bozo says
+        # (a charset header that disagrees with the XML declaration sets bozo too).
+        if parsed.bozo and not parsed.get("version"):
             reason = type(parsed.bozo_exception).__name__
             raise FeedParseError(feed_url, f"not a feed ({reason})")
         return []
@@ -55,7 +57,12 @@ def parse_feed(body: bytes, feed_url: str, content_type: str, now: datetime) -> 
 
 
 def _to_item(entry: Any, feed_url: str, now: datetime) -> ParsedItem | None:
-    link = urljoin(feed_url, (entry.get("link") or "").strip())
+    href = (entry.get("link") or "").strip()
+    if not href and entry.get("guidislink"):
+        href = (entry.get("id") or "").strip()
+    if not href:
+        return None  # an entry with no link has no article to point to
+    link = urljoin(feed_url, href)
     if urlsplit(link).scheme not in ("http", "https"):
         return None
     title = plain_text(entry.get("title") or "", TITLE_LIMIT)

@@ -1,8 +1,20 @@
-"""The ingest stage (I/O shell): due feeds -> fetch -> parse -> items in the database."""
+"""The ingest stage (I/O shell): due feeds -> fetch -> parse -> items in the database, and
+full text for candidate items.
+
+Fetching is concurrent (asyncio, one polite client); parsing and database writes run in a
+worker thread as each download completes, one transaction per feed, so one bad feed never
+delays or rolls back the others. Extraction runs in a process pool sized to the cores.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -15,12 +27,14 @@ from briefing.config.sources import Sources
 from briefing.db.engine import session_scope
 from briefing.db.models import Feed, FetchLog, Item, ItemFeed, Outlet
 from briefing.errors import SourceError
-from briefing.ingest.extract import extract_article
-from briefing.ingest.fetch import PAGE_MAX_BYTES, fetch
-from briefing.ingest.normalize import canonical_url, content_hash, domain_of, sha256_hex
+from briefing.ingest.extract import ExtractedArticle, extract_article
+from briefing.ingest.fetch import PAGE_MAX_BYTES, Fetcher, FetchLimits, FetchResult, RetryLaterError
+from briefing.ingest.normalize import canonical_url, content_hash, domain_of, url_hash
 from briefing.ingest.parse import ParsedItem, parse_feed
+from briefing.ingest.schedule import FeedPolicy, next_interval, retry_delay, wants_unconditional
 
-MAX_BACKOFF = timedelta(hours=6)
+EXTRACT_TIMEOUT = 60.0  # seconds for one page in the pool
+WORKER_TASKS = 100  # pages before a worker process is replaced (trafilatura's caches grow)
 
 
 class FeedStatus(StrEnum):
@@ -58,7 +72,19 @@ class IngestReport:
 class PagesReport:
     extracted: int = 0
     failed: int = 0
-    errors: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """How ingest reaches the web: politeness limits, contact address, and a transport seam
+    (the demo and the tests route requests to a loopback server through it)."""
+
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    contact_email: str = ""
+    transport: httpx.AsyncBaseTransport | None = None
+
+    def fetcher(self) -> Fetcher:
+        return Fetcher(self.contact_email, self.limits, self.transport)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,94 +94,129 @@ class _FeedToFetch:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
-    every: timedelta
+    interval: timedelta
     failures: int
     outlet_id: int
     is_aggregator: bool
+    unconditional: bool
+
+
+ProgressCallback = Callable[[FeedOutcome, int, int], None]  # outcome, done, total
 
 
 def run_fetch(
     engine: Engine,
     sources: Sources,
-    client: httpx.Client,
+    network: Network,
     now: datetime,
     *,
-    default_every: timedelta,
+    policy: FeedPolicy,
     everything: bool = False,
     only: str | None = None,
-    on_feed: Callable[[FeedOutcome], None] | None = None,
+    on_feed: ProgressCallback | None = None,
 ) -> IngestReport:
     """One ingest cycle over the due feeds (or all of them, or `only` one feed URL or outlet
     slug); one bad feed never stops the rest."""
-    with session_scope(engine) as session:
+    feeds = _feeds_to_fetch(engine, now, policy, everything, only)
+    return asyncio.run(_cycle(engine, sources, network, feeds, now, policy, on_feed))
+
+
+def _feeds_to_fetch(
+    engine: Engine, now: datetime, policy: FeedPolicy, everything: bool, only: str | None
+) -> list[_FeedToFetch]:
+    with session_scope(engine, write=False) as session:
         query = select(Feed, Outlet).join(Outlet).where(Feed.active).order_by(Feed.id)
         if only:
             query = query.where(or_(Feed.url == only, Outlet.slug == only))
         elif not everything:
             query = query.where(or_(Feed.next_fetch_at.is_(None), Feed.next_fetch_at <= now))
-        feeds = [
+        return [
             _FeedToFetch(
                 f.id,
                 f.url,
                 f.etag,
                 f.last_modified,
                 f.body_hash,
-                timedelta(seconds=f.every_seconds) if f.every_seconds else default_every,
+                timedelta(seconds=f.interval_seconds or f.every_seconds or 0)
+                or policy.default_interval,
                 f.consecutive_failures,
                 o.id,
                 o.is_aggregator,
+                wants_unconditional(f.last_full_fetch_at, now, policy),
             )
             for f, o in session.execute(query)
         ]
-    outcomes = []
-    for feed in feeds:
-        outcome = _ingest_feed(engine, sources, client, feed, now)
-        outcomes.append(outcome)
-        if on_feed:
-            on_feed(outcome)
-    return IngestReport(tuple(outcomes))
 
 
-def _ingest_feed(
-    engine: Engine, sources: Sources, client: httpx.Client, feed: _FeedToFetch, now: datetime
+async def _cycle(
+    engine: Engine,
+    sources: Sources,
+    network: Network,
+    feeds: list[_FeedToFetch],
+    now: datetime,
+    policy: FeedPolicy,
+    on_feed: ProgressCallback | None,
+) -> IngestReport:
+    async with network.fetcher() as fetcher:
+
+        async def download(feed: _FeedToFetch) -> tuple[_FeedToFetch, FetchResult | SourceError]:
+            validators = (None, None) if feed.unconditional else (feed.etag, feed.last_modified)
+            try:
+                return feed, await fetcher.fetch(
+                    feed.url, etag=validators[0], last_modified=validators[1]
+                )
+            except SourceError as e:
+                return feed, e
+
+        outcomes: dict[int, FeedOutcome] = {}
+        for download_done in asyncio.as_completed([download(feed) for feed in feeds]):
+            feed, result = await download_done
+            outcome = await asyncio.to_thread(_record, engine, sources, feed, result, now, policy)
+            outcomes[feed.id] = outcome
+            if on_feed:
+                on_feed(outcome, len(outcomes), len(feeds))
+    return IngestReport(tuple(outcomes[feed.id] for feed in feeds))
+
+
+def _record(
+    engine: Engine,
+    sources: Sources,
+    feed: _FeedToFetch,
+    result: FetchResult | SourceError,
+    now: datetime,
+    policy: FeedPolicy,
 ) -> FeedOutcome:
-    started = now
+    """Parse and store one feed's download in its own transaction."""
     try:
-        result = fetch(client, feed.url, etag=feed.etag, last_modified=feed.last_modified)
-        body_hash = sha256_hex(result.body.decode("latin-1")) if result.body else feed.body_hash
+        if isinstance(result, SourceError):
+            raise result
+        body_hash = hashlib.sha256(result.body).hexdigest() if result.body else feed.body_hash
         unchanged = result.not_modified or body_hash == feed.body_hash
         items = [] if unchanged else parse_feed(result.body, result.url, result.content_type, now)
     except SourceError as e:
-        with session_scope(engine) as session:
-            row = session.get_one(Feed, feed.id)
-            row.consecutive_failures += 1
-            row.last_status, row.last_error, row.last_fetched_at = FeedStatus.FAILED, str(e), now
-            row.next_fetch_at = now + min(feed.every * 2**row.consecutive_failures, MAX_BACKOFF)
-            session.add(
-                FetchLog(
-                    feed_id=feed.id,
-                    started_at=started,
-                    duration_ms=0,
-                    status=FeedStatus.FAILED,
-                    error=str(e),
-                )
-            )
-        return FeedOutcome(feed.url, FeedStatus.FAILED, error=str(e))
+        return _record_failure(engine, feed, e, now, policy)
 
     status = FeedStatus.NOT_MODIFIED if unchanged else FeedStatus.OK
     with session_scope(engine) as session:
         new, updated = _save_items(session, sources, feed, items, now)
         row = session.get_one(Feed, feed.id)
-        row.etag, row.last_modified, row.body_hash = result.etag, result.last_modified, body_hash
+        interval = next_interval(feed.interval, new, policy)
+        row.etag = result.etag or row.etag  # a 304 may omit them
+        row.last_modified = result.last_modified or row.last_modified
+        row.body_hash = body_hash
         row.last_status, row.last_error, row.last_fetched_at = status, None, now
+        row.last_http_status, row.last_latency_ms = result.status, result.elapsed_ms
+        if feed.unconditional:
+            row.last_full_fetch_at = now
         row.consecutive_failures = 0
-        row.next_fetch_at = now + feed.every
+        row.interval_seconds = int(interval.total_seconds())
+        row.next_fetch_at = now + interval
         if new:
             row.last_new_item_at = now
         session.add(
             FetchLog(
                 feed_id=feed.id,
-                started_at=started,
+                started_at=now,
                 duration_ms=result.elapsed_ms,
                 status=status,
                 http_status=result.status,
@@ -168,38 +229,54 @@ def _ingest_feed(
     return FeedOutcome(feed.url, status, new=new, updated=updated)
 
 
+def _record_failure(
+    engine: Engine, feed: _FeedToFetch, error: SourceError, now: datetime, policy: FeedPolicy
+) -> FeedOutcome:
+    """The feed is slowed down, never disabled; its stored items are untouched."""
+    failures = feed.failures + 1
+    delay = retry_delay(feed.interval, failures, policy)
+    if isinstance(error, RetryLaterError) and error.retry_after is not None:
+        delay = max(delay, error.retry_after)  # the server said when: never sooner
+    with session_scope(engine) as session:
+        row = session.get_one(Feed, feed.id)
+        row.consecutive_failures = failures
+        row.last_status, row.last_error, row.last_fetched_at = FeedStatus.FAILED, str(error), now
+        row.next_fetch_at = now + delay
+        session.add(
+            FetchLog(
+                feed_id=feed.id,
+                started_at=now,
+                duration_ms=0,
+                status=FeedStatus.FAILED,
+                error=str(error)[:2000],
+            )
+        )
+    return FeedOutcome(feed.url, FeedStatus.FAILED, error=str(error))
+
+
 def _save_items(
     session: Session, sources: Sources, feed: _FeedToFetch, items: list[ParsedItem], now: datetime
 ) -> tuple[int, int]:
     outlet_ids = {slug: id_ for slug, id_ in session.execute(select(Outlet.slug, Outlet.id))}
+    guid_counts = Counter(i.guid for i in items if i.guid)
     new = updated = 0
     for parsed in items:
-        canonical = canonical_url(parsed.url)
-        key = sha256_hex(canonical)
+        key = url_hash(parsed.url)
         item = session.scalar(select(Item).where(Item.url_hash == key))
+        # A GUID names an article across URL changes, unless the feed reuses it (broken feeds do).
+        trusted_guid = parsed.guid if parsed.guid and guid_counts[parsed.guid] == 1 else None
+        if item is None and trusted_guid:
+            item = session.scalar(
+                select(Item)
+                .join(ItemFeed)
+                .where(ItemFeed.feed_id == feed.id, Item.guid == trusted_guid)
+            )
+            if item is not None:
+                item.url, item.url_hash = parsed.url, key
+                item.canonical_url = canonical_url(parsed.url)
         digest = content_hash(parsed.title, parsed.summary)
         if item is None:
-            publisher_url = parsed.source_url or parsed.url if feed.is_aggregator else parsed.url
-            outlet = sources.outlet_for_url(publisher_url) if feed.is_aggregator else None
-            item = Item(
-                feed_id=feed.id,
-                outlet_id=outlet_ids.get(outlet.slug)
-                if outlet
-                else (None if feed.is_aggregator else feed.outlet_id),
-                publisher_domain=domain_of(publisher_url),
-                publisher_name=parsed.source_name or "",
-                url=parsed.url,
-                canonical_url=canonical,
-                url_hash=key,
-                guid=parsed.guid,
-                title=parsed.title,
-                summary=parsed.summary,
-                author=parsed.author,
-                published_at=parsed.published_at,
-                published_estimated=parsed.published_estimated,
-                fetched_at=now,
-                content_hash=digest,
-            )
+            item = _new_item(sources, feed, parsed, key, digest, outlet_ids, now)
             session.add(item)
             session.flush()
             new += 1
@@ -213,26 +290,94 @@ def _save_items(
     return new, updated
 
 
-def run_fetch_pages(engine: Engine, client: httpx.Client, item_ids: list[int]) -> PagesReport:
-    """Full text for the given items; a page that fails leaves the feed summary in place."""
-    with session_scope(engine) as session:
+def _new_item(
+    sources: Sources,
+    feed: _FeedToFetch,
+    parsed: ParsedItem,
+    key: str,
+    digest: str,
+    outlet_ids: dict[str, int],
+    now: datetime,
+) -> Item:
+    outlet_id: int | None = feed.outlet_id
+    publisher_url = parsed.url
+    if feed.is_aggregator:  # the real publisher: <source url=...>, else the link's domain
+        publisher_url = parsed.source_url or parsed.url
+        outlet = sources.outlet_for_url(publisher_url) or sources.outlet_for_url(parsed.url)
+        outlet_id = outlet_ids.get(outlet.slug) if outlet else None
+    return Item(
+        feed_id=feed.id,
+        outlet_id=outlet_id,
+        publisher_domain=domain_of(publisher_url),
+        publisher_name=parsed.source_name or "",
+        url=parsed.url,
+        canonical_url=canonical_url(parsed.url),
+        url_hash=key,
+        guid=parsed.guid,
+        title=parsed.title,
+        summary=parsed.summary,
+        author=parsed.author,
+        published_at=parsed.published_at,
+        published_estimated=parsed.published_estimated,
+        fetched_at=now,
+        content_hash=digest,
+    )
+
+
+def run_fetch_pages(
+    engine: Engine, network: Network, item_ids: Sequence[int], workers: int | None = None
+) -> PagesReport:
+    """Full text for the given items, fetched politely and extracted in a process pool; a
+    page that fails or holds no article leaves the feed summary in place."""
+    with session_scope(engine, write=False) as session:
         todo = session.execute(
             select(Item.id, Item.url).where(Item.id.in_(item_ids), Item.full_text.is_(None))
         ).all()
-    extracted, errors = 0, []
-    for item_id, url in todo:
-        try:
-            result = fetch(client, url, max_bytes=PAGE_MAX_BYTES)
-            article = extract_article(result.body, result.url)
-            status = "ok" if article else "empty"
-        except SourceError as e:
-            article, status = None, "failed"
-            errors.append(str(e))
-        with session_scope(engine) as session:
-            item = session.get_one(Item, item_id)
-            item.extract_status = status
-            if article:
-                item.full_text, item.language = article.text, article.language
-                item.author = item.author or article.author
-                extracted += 1
-    return PagesReport(extracted, len(todo) - extracted, tuple(errors))
+    if not todo:
+        return PagesReport()
+    workers = min(workers or os.cpu_count() or 1, len(todo))
+    return asyncio.run(_pages(engine, network, list(todo), workers))
+
+
+async def _pages(
+    engine: Engine, network: Network, todo: list[tuple[int, str]], workers: int
+) -> PagesReport:
+    loop = asyncio.get_running_loop()
+    extracted = 0
+    with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=WORKER_TASKS) as pool:
+        async with network.fetcher() as fetcher:
+
+            async def one(item_id: int, url: str) -> bool:
+                article: ExtractedArticle | None = None
+                try:
+                    page = await fetcher.fetch(url, max_bytes=PAGE_MAX_BYTES)
+                    article = await asyncio.wait_for(
+                        loop.run_in_executor(pool, extract_article, page.body, page.url),
+                        EXTRACT_TIMEOUT,
+                    )
+                    status = "ok" if article else "empty"
+                except SourceError:
+                    status = "failed"
+                except TimeoutError:
+                    status = "timeout"
+                except BrokenProcessPool:  # a worker died (out of memory, a native crash)
+                    status = "crashed"
+                await asyncio.to_thread(_save_page, engine, item_id, article, status)
+                return article is not None
+
+            results = await asyncio.gather(*(one(item_id, url) for item_id, url in todo))
+            extracted = sum(results)
+    return PagesReport(extracted, len(todo) - extracted)
+
+
+def _save_page(engine: Engine, item_id: int, article: ExtractedArticle | None, status: str) -> None:
+    with session_scope(engine) as session:
+        item = session.get_one(Item, item_id)
+        item.extract_status = status
+        if article is None:
+            return
+        item.full_text, item.language = article.text, article.language or item.language
+        item.author = item.author or article.author
+        item.image_url = item.image_url or article.image
+        if item.published_estimated and article.published_at is not None:
+            item.published_at, item.published_estimated = article.published_at, False

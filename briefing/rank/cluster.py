@@ -28,7 +28,7 @@ def assign_stories(items: Sequence[ClusterItem]) -> dict[int, int | str]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
 
-    ordered = sorted(items, key=lambda i: (i.published_at, i.item_id))
+    ordered = sorted(items, key=lambda i: (i.published_at, i.text, i.item_id))
     if not ordered:
         return {}
     vectors = (

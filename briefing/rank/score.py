@@ -56,13 +56,15 @@ def score_story(items: Sequence[StoryItem], window_end: datetime) -> dict[str, f
 def choose_lead(items: Sequence[StoryItem]) -> StoryItem:
     """The link a general reader can open: mixed-middle, progressive or official first."""
 
-    def rank(item: StoryItem) -> tuple[int, float, int]:
+    def rank(item: StoryItem) -> tuple[int, float, datetime, str]:
         preferred = (
             READABLE_LEAD_SEGMENTS.index(item.segment)
             if item.segment in READABLE_LEAD_SEGMENTS
             else len(READABLE_LEAD_SEGMENTS)
         )
-        return (preferred, -item.relevance, item.item_id)
+        # Ties go to the earliest report, then by address: never to database ids, which
+        # depend on the order concurrent downloads happened to finish.
+        return (preferred, -item.relevance, item.published_at, item.url)
 
     return min(items, key=rank)
 

@@ -14,6 +14,7 @@ REGION_SECTIONS = ("europe", "international")
 class RankedStory:
     key: int  # story id
     lead_item_id: int
+    lead_url: str  # breaks ties in a stable way
     score: float
     parts: dict[str, float]
     topic: str | None
@@ -35,7 +36,7 @@ def place_stories(
 ) -> list[Placement]:
     """Top stories first, then one section per topic in the taxonomy's order, then Europe and
     International; every story once; empty sections simply do not appear."""
-    ranked = sorted(stories, key=lambda s: (-s.score, s.key))[:cap]
+    ranked = sorted(stories, key=lambda s: (-s.score, s.lead_url))[:cap]
     order = ["top-stories", *topic_order, *REGION_SECTIONS]
     by_section: dict[str, list[RankedStory]] = {slug: [] for slug in order}
     for n, story in enumerate(ranked):

@@ -151,6 +151,7 @@ def _rank_story(
     return RankedStory(
         key=story_id,
         lead_item_id=lead.item_id,
+        lead_url=lead.url,
         score=round(sum(parts.values()), 3),
         parts=parts,
         topic=primary_topic(items, topic_order),

@@ -75,7 +75,8 @@ def test_score_parts_reward_breadth() -> None:
 def test_sections_in_order_and_each_story_once() -> None:
     topics = ["channel-crossings", "asylum-system"]
     stories = [
-        RankedStory(n, n, 10 - n, {}, topics[n % 2], "europe" if n == 8 else "uk") for n in range(9)
+        RankedStory(n, n, f"https://x/{n}", 10 - n, {}, topics[n % 2], "europe" if n == 8 else "uk")
+        for n in range(9)
     ]
     placed = place_stories(stories, topics, top=3)
     sections = [p.section for p in placed]
