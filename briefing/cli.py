@@ -202,9 +202,65 @@ def sources_sync() -> None:
 
 
 @sources.command("health")
-def sources_health() -> None:
-    """List feeds with their last status, latency and failures."""
-    _not_built("sources health", "the ingest issue")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
+@click.option("--problems", is_flag=True, help="Only feeds that are unhealthy, silent or failing.")
+def sources_health(as_json: bool, problems: bool) -> None:
+    """List feeds with their last status, latency, items per day, last new item and failures.
+
+    Unhealthy feeds (failing again and again) and silent ones (no new item for much longer
+    than usual) come first: they are how feeds die without anyone noticing.
+    Example: briefing sources health --problems
+    """
+    from briefing.archive.queries import feed_health
+
+    ctx = _context()
+    now = ctx.clock()
+    views = feed_health(ctx.engine, now, ctx.feed_policy)
+    if problems:
+        views = [v for v in views if v.state in ("unhealthy", "silent", "failing")]
+    if as_json:
+        for v in views:
+            click.echo(
+                json.dumps(
+                    {
+                        "state": v.state,
+                        "outlet": v.outlet,
+                        "feed": v.feed,
+                        "url": v.url,
+                        "last_status": v.last_status,
+                        "latency_ms": v.latency_ms,
+                        "items_per_day": v.items_per_day,
+                        "last_new_item_at": _iso(v.last_new_item_at),
+                        "failures": v.failures,
+                        "error": v.last_error,
+                    }
+                )
+            )
+        return
+    click.echo(
+        f"{'state':<13} {'outlet / feed':<44} {'last':<12} {'ms':>5} {'/day':>5} "
+        f"{'last new item':<14} fails"
+    )
+    for v in views:
+        name = f"{v.outlet} / {v.feed}"[:44]
+        click.echo(
+            f"{v.state:<13} {name:<44} {v.last_status or '-':<12} "
+            f"{v.latency_ms if v.latency_ms is not None else '-':>5} "
+            f"{v.items_per_day:>5} {_ago(v.last_new_item_at, now):<14} {v.failures}"
+        )
+    counts = {state: sum(v.state == state for v in views) for state in ("unhealthy", "silent")}
+    click.echo(f"{len(views)} feeds; {counts['unhealthy']} unhealthy, {counts['silent']} silent.")
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    hours = (now - when).total_seconds() / 3600
+    return f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
 
 
 # --- the pipeline stages --------------------------------------------------------------------

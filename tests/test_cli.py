@@ -39,7 +39,6 @@ def test_every_command_has_help_and_is_documented(command: tuple[str, ...]) -> N
 @pytest.mark.parametrize(
     "command",
     [
-        ("sources", "health"),
         ("train",),
         ("evaluate", "README.md"),
         ("send",),
@@ -122,6 +121,12 @@ def test_a_failed_job_exits_1(tmp_path: Path) -> None:
         BRIEFING_SOURCES=str(sources),
     )
     assert unknown.exit_code == 2 and "no such outlet slug or feed URL" in unknown.stderr
+    health = run("sources", "health", BRIEFING_DATABASE_URL=database, BRIEFING_SOURCES=str(sources))
+    assert health.exit_code == 0
+    assert "failing" in health.stdout and "1 feeds; 0 unhealthy, 0 silent." in health.stdout
+    as_json = run("sources", "health", "--json", BRIEFING_DATABASE_URL=database)
+    (line,) = as_json.stdout.splitlines()
+    assert json.loads(line)["failures"] == 2 and json.loads(line)["state"] == "failing"
 
 
 def test_compose_of_a_missing_edition_database_fails_cleanly(tmp_path: Path) -> None:

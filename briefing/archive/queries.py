@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 
 from briefing.compose.context import Draft
 from briefing.config.taxonomy import Taxonomy
 from briefing.db.editions import find_edition, load_draft
 from briefing.db.engine import session_scope
-from briefing.db.models import Edition, EditionEntry
+from briefing.db.models import Edition, EditionEntry, Feed, FetchLog, Outlet
+from briefing.ingest.schedule import FeedPolicy, is_silent, is_unhealthy
+
+HEALTH_DAYS = 28  # items per day are counted over (at most) this many days
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +52,80 @@ def edition_view(engine: Engine, taxonomy: Taxonomy, day: date, list_address: st
             score_parts={e.item_id: dict(e.score_parts) for e in entries},
             removed=sum(e.removed for e in entries),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealthView:
+    outlet: str
+    feed: str
+    url: str
+    last_status: str | None
+    last_error: str | None
+    last_fetched_at: datetime | None
+    latency_ms: int | None
+    items_per_day: float
+    last_new_item_at: datetime | None
+    failures: int  # in a row
+    next_fetch_at: datetime | None
+    unhealthy: bool
+    silent: bool
+
+    @property
+    def state(self) -> str:
+        if self.unhealthy:
+            return "unhealthy"
+        if self.silent:
+            return "silent"
+        if self.last_status is None:
+            return "never fetched"
+        return "failing" if self.failures else "ok"
+
+
+def feed_health(engine: Engine, now: datetime, policy: FeedPolicy) -> list[FeedHealthView]:
+    """Every active feed with its recent record; unhealthy, then silent ones first."""
+    since = now - timedelta(days=HEALTH_DAYS)
+    recent = (
+        select(
+            FetchLog.feed_id,
+            func.sum(case((FetchLog.started_at >= since, FetchLog.items_new), else_=0)).label(
+                "new"
+            ),
+            func.min(FetchLog.started_at).label("first"),
+        )
+        .group_by(FetchLog.feed_id)
+        .subquery()
+    )
+    query = (
+        select(Feed, Outlet.name, recent.c.new, recent.c.first)
+        .join(Outlet)
+        .outerjoin(recent, recent.c.feed_id == Feed.id)
+        .where(Feed.active)
+    )
+    views = []
+    with session_scope(engine, write=False) as session:
+        for feed, outlet, new, first in session.execute(query):
+            observed_days = (
+                min(HEALTH_DAYS, max((now - first).total_seconds() / 86400, 1.0))
+                if first
+                else HEALTH_DAYS
+            )
+            per_day = round((new or 0) / observed_days, 2)
+            views.append(
+                FeedHealthView(
+                    outlet=outlet,
+                    feed=feed.name,
+                    url=feed.url,
+                    last_status=feed.last_status,
+                    last_error=feed.last_error,
+                    last_fetched_at=feed.last_fetched_at,
+                    latency_ms=feed.last_latency_ms,
+                    items_per_day=per_day,
+                    last_new_item_at=feed.last_new_item_at,
+                    failures=feed.consecutive_failures,
+                    next_fetch_at=feed.next_fetch_at,
+                    unhealthy=is_unhealthy(feed.consecutive_failures, policy),
+                    silent=is_silent(feed.last_new_item_at, per_day, first, now, policy),
+                )
+            )
+    order = {"unhealthy": 0, "silent": 1, "failing": 2, "never fetched": 3, "ok": 4}
+    return sorted(views, key=lambda v: (order[v.state], v.outlet, v.feed))

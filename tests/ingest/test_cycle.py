@@ -308,3 +308,30 @@ def test_a_changed_title_updates_and_a_moved_url_follows_its_guid(engine: Engine
     assert report.outcomes[0].new == 0
     assert stored(engine)["https://good.example/a-renamed"] == "First"
     assert "https://good.example/a" not in stored(engine)
+
+
+def test_health_reports_unhealthy_and_silent_feeds(engine: Engine) -> None:
+    from briefing.archive.queries import feed_health
+
+    policy = FeedPolicy(unhealthy_after=2)
+    busy = rss(*((f"n{n}", f"https://good.example/{n}", f"Story {n}") for n in range(20)))
+    with loopback_server() as site:
+        sources = sources_for(site)
+        with session_scope(engine) as session:
+            sync_sources(session, sources)
+        site.add("/good", Reply(200, busy))
+        site.add("/bad", Reply(500))
+        for hours in (0, 1):
+            run_fetch(
+                engine, sources, FAST, T1 + timedelta(hours=hours), policy=policy, everything=True
+            )
+    views = {v.feed: v for v in feed_health(engine, T1 + timedelta(hours=2), policy)}
+    assert views["Bad"].state == "unhealthy" and views["Bad"].failures == 2
+    assert views["Bad"].last_error == f"{site.url}/bad: HTTP 500"
+    assert views["Good"].state == "ok" and views["Good"].latency_ms is not None
+    assert views["Good"].items_per_day == 20.0
+    soon = {v.feed: v for v in feed_health(engine, T1 + timedelta(days=1), policy)}
+    assert soon["Good"].state == "ok"
+    later = {v.feed: v for v in feed_health(engine, T1 + timedelta(days=5), policy)}
+    assert later["Good"].state == "silent"  # twenty stories, then nothing for five days
+    assert [v.feed for v in feed_health(engine, T1, policy)] == ["Bad", "Good"]

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from briefing.ingest.normalize import canonical_url, domain_of, plain_text, url_hash
+from briefing.ingest.normalize import (
+    canonical_url,
+    domain_of,
+    plain_text,
+    resolve_google_news,
+    url_hash,
+)
 
 
 @pytest.mark.parametrize(
@@ -33,3 +39,38 @@ def test_plain_text() -> None:
 
 def test_domain_of() -> None:
     assert domain_of("https://www.kentonline.co.uk/dover/news/x") == "kentonline.co.uk"
+
+
+@pytest.mark.parametrize(
+    ("variant", "original"),
+    [
+        ("https://www.bbc.co.uk/news/amp/uk-123", "https://www.bbc.co.uk/news/uk-123"),
+        (
+            "https://amp.theguardian.com/uk-news/2026/x",
+            "https://www.theguardian.com/uk-news/2026/x",
+        ),
+        ("https://m.mirror.co.uk/news/x.amp", "https://www.mirror.co.uk/news/x"),
+        ("https://www.example.org/a/amp.html", "https://www.example.org/a"),
+        ("https://example.org/a?amp=1&id=4", "https://example.org/a?id=4"),
+    ],
+)
+def test_amp_and_mobile_variants(variant: str, original: str) -> None:
+    assert canonical_url(variant) == original
+
+
+def test_identity_ignores_scheme_and_www() -> None:
+    assert url_hash("http://bbc.co.uk/news/uk-1") == url_hash("https://www.bbc.co.uk/news/uk-1")
+    assert url_hash("https://bbc.co.uk/news/uk-1") != url_hash("https://bbc.co.uk/news/uk-2")
+
+
+def test_google_news_links_resolve_to_the_publisher() -> None:
+    import base64
+
+    article = "https://www.kentonline.co.uk/news/hotel-plan-1234/"
+    token = base64.urlsafe_b64encode(b"\x08\x13\x22\x2a" + article.encode() + b"\xd2\x01\x00")
+    link = f"https://news.google.com/rss/articles/{token.decode().rstrip('=')}?oc=5"
+    assert resolve_google_news(link) == article
+    assert canonical_url(link) == article
+    opaque = "https://news.google.com/rss/articles/CBMiQUFVX3lxTE5vcGFxdWU?oc=5"
+    assert resolve_google_news(opaque) is None
+    assert resolve_google_news("https://www.bbc.co.uk/news/articles/x") is None
