@@ -105,6 +105,12 @@ class Settings(BaseModel):
             raise ValueError("at least one day is needed")
         return tuple(sorted(set(value), key=WEEKDAYS.index))
 
+    @model_validator(mode="after")
+    def _intervals_in_order(self) -> Settings:
+        if not self.fetch_min_minutes <= self.fetch_max_minutes:
+            raise ValueError("fetch_min_minutes must not exceed fetch_max_minutes")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
