@@ -51,6 +51,10 @@ def test_briefing_toml_in_the_working_folder_is_read(tmp_path: Path) -> None:
         ({"BRIEFING_EDITION_DAYS": ""}, r"edition_days .*at least one day"),
         ({"BRIEFING_AUTO_SEND": "perhaps"}, r"auto_send .*boolean"),
         ({"BRIEFING_SMTP_SECURITY": "ssl"}, r"smtp_security .*'starttls', 'tls' or 'none'"),
+        (
+            {"BRIEFING_FETCH_MIN_MINUTES": "90", "BRIEFING_FETCH_MAX_MINUTES": "60"},
+            r"fetch_min_minutes must not exceed fetch_max_minutes",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_the_problem(environ: dict[str, str], expected: str) -> None:
