@@ -156,9 +156,11 @@ def load_settings(
     except ValidationError as e:
         problems = []
         for error in e.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if not error["loc"]:  # a rule across several settings
+                problems.append(f"settings: {message}")
+                continue
             key = ".".join(str(part) for part in error["loc"])
-            where = origin.get(str(error["loc"][0]) if error["loc"] else "", "")
-            problems.append(
-                f"setting {key}" + (f" ({where})" if where else "") + f": {error['msg']}"
-            )
+            where = origin.get(str(error["loc"][0]), "")
+            problems.append(f"setting {key}" + (f" ({where})" if where else "") + f": {message}")
         raise ConfigError("; ".join(problems)) from None
