@@ -102,7 +102,8 @@ class Fetcher:
         contact = f"; contact: {contact_email}" if contact_email else ""
         self._client = httpx.AsyncClient(
             headers={"User-Agent": f"briefing/{__version__} (migration press briefing{contact})"},
-            timeout=httpx.Timeout(limits.read, connect=limits.connect),
+            # No pool timeout: our own slots below decide who waits, before the clock starts.
+            timeout=httpx.Timeout(limits.read, connect=limits.connect, pool=None),
             limits=httpx.Limits(max_connections=limits.connections),
             follow_redirects=True,
             max_redirects=limits.redirects,
@@ -110,6 +111,7 @@ class Fetcher:
             transport=transport,
         )
         self._hosts: dict[str, _Host] = {}
+        self._slots = asyncio.Semaphore(limits.connections)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -144,7 +146,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         with _fetch_errors(url):
-            async with self._polite(url):
+            async with self._polite(url), self._slots:  # the deadline counts from here
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(self.limits.deadline):

@@ -257,36 +257,65 @@ def _record_failure(
 def _save_items(
     session: Session, sources: Sources, feed: _FeedToFetch, items: list[ParsedItem], now: datetime
 ) -> tuple[int, int]:
-    outlet_ids = {slug: id_ for slug, id_ in session.execute(select(Outlet.slug, Outlet.id))}
-    guid_counts = Counter(i.guid for i in items if i.guid)
-    new = updated = 0
-    for parsed in items:
-        key = url_hash(parsed.url)
-        item = session.scalar(select(Item).where(Item.url_hash == key))
-        # A GUID names an article across URL changes, unless the feed reuses it (broken feeds do).
-        trusted_guid = parsed.guid if parsed.guid and guid_counts[parsed.guid] == 1 else None
-        if item is None and trusted_guid:
-            item = session.scalar(
+    """Insert new items, update changed ones, link all of them to the feed: a few queries
+    per feed, not per item."""
+    if not items:
+        return 0, 0
+    keys = [url_hash(parsed.url) for parsed in items]
+    known = {i.url_hash: i for i in session.scalars(select(Item).where(Item.url_hash.in_(keys)))}
+    # A GUID names an article across URL changes, unless the feed reuses it (broken feeds do).
+    counts = Counter(parsed.guid for parsed in items if parsed.guid)
+    trusted = {guid for guid, n in counts.items() if n == 1}
+    wanted = {p.guid for p, key in zip(items, keys, strict=True) if key not in known} & trusted
+    by_guid = (
+        {
+            i.guid: i
+            for i in session.scalars(
                 select(Item)
                 .join(ItemFeed)
-                .where(ItemFeed.feed_id == feed.id, Item.guid == trusted_guid)
+                .where(ItemFeed.feed_id == feed.id, Item.guid.in_(wanted))
             )
-            if item is not None:
-                item.url, item.url_hash = parsed.url, key
-                item.canonical_url = canonical_url(parsed.url)
+        }
+        if wanted
+        else {}
+    )
+    outlet_ids = (
+        {slug: id_ for slug, id_ in session.execute(select(Outlet.slug, Outlet.id))}
+        if feed.is_aggregator
+        else {}
+    )
+    seen: dict[str, Item] = {}
+    new = updated = 0
+    for parsed, key in zip(items, keys, strict=True):
+        item = seen.get(key) or known.get(key)
+        if item is None and parsed.guid in by_guid:
+            item = by_guid.pop(parsed.guid)  # the article moved: follow it
+            item.url, item.url_hash = parsed.url, key
+            item.canonical_url = canonical_url(parsed.url)
         digest = content_hash(parsed.title, parsed.summary)
         if item is None:
             item = _new_item(sources, feed, parsed, key, digest, outlet_ids, now)
             session.add(item)
-            session.flush()
             new += 1
-        elif item.content_hash != digest and not feed.is_aggregator:
+        elif item.content_hash != digest and not feed.is_aggregator and key not in seen:
             # A corrected headline updates the item, never duplicates it; an aggregator's
             # copy of a publisher's item never overwrites the publisher's own words.
             item.title, item.summary, item.content_hash = parsed.title, parsed.summary, digest
             updated += 1
-        if session.get(ItemFeed, (item.id, feed.id)) is None:
-            session.add(ItemFeed(item_id=item.id, feed_id=feed.id, first_seen_at=now))
+        seen[key] = item
+    session.flush()  # the new rows get their ids, inserted together
+    linked = set(
+        session.scalars(
+            select(ItemFeed.item_id).where(
+                ItemFeed.feed_id == feed.id, ItemFeed.item_id.in_([i.id for i in seen.values()])
+            )
+        )
+    )
+    session.add_all(
+        ItemFeed(item_id=item.id, feed_id=feed.id, first_seen_at=now)
+        for item in {i.id: i for i in seen.values()}.values()
+        if item.id not in linked
+    )
     return new, updated
 
 
@@ -344,17 +373,23 @@ async def _pages(
 ) -> PagesReport:
     loop = asyncio.get_running_loop()
     extracted = 0
+    # Pages in hand at once (bounds memory: a page may be 10 MB), and pages being extracted
+    # at once (one per worker, so the timeout measures extraction, not waiting in a queue).
+    in_hand = asyncio.Semaphore(workers * 4)
+    extracting = asyncio.Semaphore(workers)
     with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=WORKER_TASKS) as pool:
         async with network.fetcher() as fetcher:
 
             async def one(item_id: int, url: str) -> bool:
                 article: ExtractedArticle | None = None
                 try:
-                    page = await fetcher.fetch(url, max_bytes=PAGE_MAX_BYTES)
-                    article = await asyncio.wait_for(
-                        loop.run_in_executor(pool, extract_article, page.body, page.url),
-                        EXTRACT_TIMEOUT,
-                    )
+                    async with in_hand:
+                        page = await fetcher.fetch(url, max_bytes=PAGE_MAX_BYTES)
+                        async with extracting:
+                            article = await asyncio.wait_for(
+                                loop.run_in_executor(pool, extract_article, page.body, page.url),
+                                EXTRACT_TIMEOUT,
+                            )
                     status = "ok" if article else "empty"
                 except SourceError:
                     status = "failed"
