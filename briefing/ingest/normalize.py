@@ -15,6 +15,7 @@ _TRACKING_PARAMS = re.compile(
     re.IGNORECASE,
 )
 _TAG = re.compile(r"<[^>]*>")
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")
 
 
@@ -80,7 +81,7 @@ def content_hash(title: str, summary: str) -> str:
 
 def plain_text(fragment: str, limit: int | None = None) -> str:
     """Feed HTML to one line of text: tags dropped, entities decoded, space collapsed."""
-    text = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+    text = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", fragment)))).strip()
     if limit is not None and len(text) > limit:
         cut = text[: limit - 1].rsplit(" ", 1)[0]
         text = cut.rstrip(",.;:") + "…"

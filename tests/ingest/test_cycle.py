@@ -103,6 +103,7 @@ class Fault:
     name: str
     route: Callable[[BaseHTTPRequestHandler], Reply | None] | Reply
     status: FeedStatus  # what the bad feed's outcome must be
+    stored: dict[str, str] | None = None  # url -> title the cycle must have stored
 
 
 FAULTS = [
@@ -142,6 +143,7 @@ FAULTS = [
         "latin-1",
         Reply(200, rss(("b3", "https://bad.example/3", "Caf\xe9 opens"), encoding="iso-8859-1")),
         FeedStatus.OK,
+        {"https://bad.example/3": "Café opens"},
     ),
     Fault(
         "duplicate guids",
@@ -153,6 +155,7 @@ FAULTS = [
             ),
         ),
         FeedStatus.OK,
+        {"https://bad.example/3": "Three", "https://bad.example/4": "Four"},
     ),
     Fault(
         "script in titles",
@@ -167,6 +170,7 @@ FAULTS = [
             ),
         ),
         FeedStatus.OK,
+        {"https://bad.example/3": "Hello"},
     ),
 ]
 
@@ -204,6 +208,8 @@ def test_one_bad_feed_breaks_nothing(engine: Engine, fault: Fault) -> None:
     after = stored(engine)
     assert {url: after[url] for url in before} == before  # nothing stored is lost or changed
     assert "https://good.example/b" in after
+    for url, title in (fault.stored or {}).items():
+        assert after[url] == title
     assert elapsed < 10
     for title in after.values():
         assert len(title) <= 500 and "<" not in title and "onerror" not in title

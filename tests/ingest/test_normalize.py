@@ -35,6 +35,7 @@ def test_tracking_variants_share_a_hash() -> None:
 def test_plain_text() -> None:
     assert plain_text("<p>Boats &amp; <b>people</b></p>\n\n ok") == "Boats & people ok"
     assert plain_text("one two three four", limit=10) == "one two…"
+    assert plain_text("Hi <script>alert(1)</script><style>p{}</style>there") == "Hi there"
 
 
 def test_domain_of() -> None:
