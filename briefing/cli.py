@@ -289,8 +289,8 @@ def fetch(everything: bool, feed: str | None) -> None:
             if done == total:
                 bar.render_finish()
             return
-        detail = outcome.error or f"{outcome.new} new, {outcome.updated} updated"
-        click.echo(f"[{done}/{total}] {outcome.status:>12}  {outcome.feed_url}  {detail}", err=True)
+        detail = outcome.error or f"{outcome.feed_url}: {outcome.new} new, {outcome.updated} updated"
+        click.echo(f"[{done}/{total}] {outcome.status:>12}  {detail}", err=True)
 
     summary = run(_context(), everything=everything, only=feed, on_feed=show)
     ingest = summary.ingest
@@ -304,7 +304,7 @@ def fetch(everything: bool, feed: str | None) -> None:
     )
     for outcome in ingest.outcomes:
         if outcome.error and sys.stderr.isatty():
-            click.echo(f"failed: {outcome.feed_url}: {outcome.error}", err=True)
+            click.echo(f"failed: {outcome.error}", err=True)
     if ingest.outcomes and ingest.count(FeedStatus.FAILED) == len(ingest.outcomes):
         raise BriefingError("every feed failed: check the network and `briefing sources health`")
 

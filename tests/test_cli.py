@@ -108,6 +108,7 @@ def test_a_failed_job_exits_1(tmp_path: Path) -> None:
     result = run("fetch", BRIEFING_DATABASE_URL=database, BRIEFING_SOURCES=str(sources))
     assert result.exit_code == 1
     assert "every feed failed" in result.stderr
+    assert "[1/1]       failed  http://127.0.0.1:9/feed: request failed" in result.stderr
     assert "Traceback" not in result.stderr
     only = run(
         "fetch", "--feed", "nowhere", BRIEFING_DATABASE_URL=database, BRIEFING_SOURCES=str(sources)
