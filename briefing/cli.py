@@ -289,7 +289,8 @@ def fetch(everything: bool, feed: str | None) -> None:
             if done == total:
                 bar.render_finish()
             return
-        detail = outcome.error or f"{outcome.feed_url}: {outcome.new} new, {outcome.updated} updated"
+        counts = f"{outcome.new} new, {outcome.updated} updated"
+        detail = outcome.error or f"{outcome.feed_url}: {counts}"
         click.echo(f"[{done}/{total}] {outcome.status:>12}  {detail}", err=True)
 
     summary = run(_context(), everything=everything, only=feed, on_feed=show)
