@@ -59,6 +59,13 @@ outlets:
     return parse_sources(text, "test", default_taxonomy())
 
 
+def synced_sources(site: Loopback, engine: Engine) -> Sources:
+    sources = sources_for(site)
+    with session_scope(engine) as session:
+        sync_sources(session, sources)
+    return sources
+
+
 def streamed(chunks: Iterator[bytes], headers: dict[str, str] | None = None) -> Callable[..., None]:
     """A route that streams its body with no Content-Length, until the client hangs up."""
 
@@ -187,9 +194,7 @@ def stored(engine: Engine) -> dict[str, str]:
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_one_bad_feed_breaks_nothing(engine: Engine, fault: Fault) -> None:
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, GOOD_1))
         site.add("/bad", etag_aware)
         first = cycle(engine, sources, T1)
@@ -217,9 +222,7 @@ def test_one_bad_feed_breaks_nothing(engine: Engine, fault: Fault) -> None:
 
 def test_failures_back_off_and_respect_retry_after(engine: Engine) -> None:
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, GOOD_1))
         site.add("/bad", Reply(503, headers={"Retry-After": "7200"}))
         cycle(engine, sources, T1)
@@ -237,9 +240,7 @@ def test_failures_back_off_and_respect_retry_after(engine: Engine) -> None:
 
 def test_retry_after_is_never_cut_short(engine: Engine) -> None:
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, GOOD_1))
         site.add("/bad", Reply(429, headers={"Retry-After": "5400"}))
         cycle(engine, sources, T1)
@@ -250,9 +251,7 @@ def test_retry_after_is_never_cut_short(engine: Engine) -> None:
 
 def test_only_due_feeds_are_fetched_and_intervals_adapt(engine: Engine) -> None:
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, GOOD_1))
         site.add("/bad", Reply(200, BAD_1))
         run_fetch(engine, sources, FAST, T1, policy=POLICY)
@@ -271,9 +270,7 @@ def test_only_due_feeds_are_fetched_and_intervals_adapt(engine: Engine) -> None:
 
 def test_unchanged_body_costs_no_parse_and_304_is_checked_daily(engine: Engine) -> None:
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, GOOD_1, {"ETag": '"always-new"'}))  # a lying ETag
         site.add("/bad", etag_aware)
         cycle(engine, sources, T1)
@@ -290,9 +287,7 @@ def test_unchanged_body_costs_no_parse_and_304_is_checked_daily(engine: Engine) 
 def test_every_feed_an_item_appears_in_is_recorded(engine: Engine) -> None:
     same = rss(("x", "https://good.example/shared?utm_source=rss", "Shared story"))
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, same))
         site.add("/bad", Reply(200, rss(("y", "https://good.example/shared#top", "Shared"))))
         cycle(engine, sources, T1)
@@ -303,9 +298,7 @@ def test_every_feed_an_item_appears_in_is_recorded(engine: Engine) -> None:
 
 def test_a_changed_title_updates_and_a_moved_url_follows_its_guid(engine: Engine) -> None:
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, rss(("g1", "https://good.example/a", "Frist draft"))))
         site.add("/bad", Reply(200, BAD_1))
         cycle(engine, sources, T1)
@@ -322,9 +315,7 @@ def test_health_reports_unhealthy_and_silent_feeds(engine: Engine) -> None:
     policy = FeedPolicy(unhealthy_after=2)
     busy = rss(*((f"n{n}", f"https://good.example/{n}", f"Story {n}") for n in range(20)))
     with loopback_server() as site:
-        sources = sources_for(site)
-        with session_scope(engine) as session:
-            sync_sources(session, sources)
+        sources = synced_sources(site, engine)
         site.add("/good", Reply(200, busy))
         site.add("/bad", Reply(500))
         for hours in (0, 1):
