@@ -319,7 +319,10 @@ def fetch(everything: bool, feed: str | None) -> None:
     default="-",
     help="Where to write the JSON lines (default: standard output).",
 )
-def classify(infile: TextIO, output: TextIO) -> None:
+@click.option(
+    "--explain", is_flag=True, help="Add the terms that pushed relevance and each topic up or down."
+)
+def classify(infile: TextIO, output: TextIO, explain: bool) -> None:
     """Classify items from a JSON-lines file; no database needed.
 
     Each input line: {"id", "title", "summary", "url", "outlet", "published"}.
@@ -329,23 +332,117 @@ def classify(infile: TextIO, output: TextIO) -> None:
     from briefing.classify.model import load_classifier
     from briefing.config.sources import load_sources
 
-    classifier = load_classifier()
+    settings = _settings()
+    classifier = load_classifier(settings.models_dir)
+    if explain and not hasattr(classifier, "explain"):
+        raise UsageError("--explain needs a trained model; run `briefing train` first")
     click.echo(f"Labelling with the {classifier.description}.", err=True)
-    for line in classify_lines(infile, classifier, load_sources(_settings().sources)):
+    for line in classify_lines(infile, classifier, load_sources(settings.sources), explain):
         output.write(line + "\n")
 
 
 @cli.command()
-def train() -> None:
-    """Train the relevance, topic and region models."""
-    _not_built("train", "the classification issue")
+@click.option("--no-feedback", is_flag=True, help="Train on the seed data only.")
+def train(no_feedback: bool) -> None:
+    """Train the relevance, topic and region models on classifiers/training/ plus the
+    curator's feedback; promote the new model if it does not regress on the held-back slice.
+
+    Example: briefing train
+    """
+    from briefing.pipeline import train_model
+
+    click.echo("Training (5-fold cross-validation for the thresholds)…", err=True)
+    outcome = train_model(_context(), feedback=not no_feedback)
+    held = outcome.held_back
+    click.echo(
+        f"Model {outcome.version}: {outcome.examples} examples "
+        f"({outcome.feedback} from the curator), saved in {outcome.folder}"
+    )
+    click.echo(
+        f"Held-back slice: relevance F1 {held.relevance.f1:.3f}, "
+        f"topic micro-F1 {held.topic_micro.f1:.3f}"
+    )
+    if outcome.previous_held_back is not None:
+        old = outcome.previous_held_back
+        click.echo(
+            f"Previous model {outcome.previous}: relevance F1 {old.relevance.f1:.3f}, "
+            f"topic micro-F1 {old.topic_micro.f1:.3f}"
+        )
+    if outcome.promoted:
+        click.echo(f"Promoted: the pipeline now uses {outcome.version}.")
+    else:
+        raise BriefingError(
+            f"not promoted: {outcome.version} does worse on the held-back "
+            f"slice; {outcome.previous} stays in use"
+        )
 
 
 @cli.command()
-@click.argument("gold", type=click.Path(exists=True, dir_okay=False))
-def evaluate(gold: str) -> None:
-    """Print per-label precision, recall and F1 on a labelled file."""
-    _not_built("evaluate", "the classification issue")
+@click.argument("gold", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="The figures as JSON.")
+def evaluate(gold: TextIO, as_json: bool) -> None:
+    """Per-label precision, recall and F1 (micro and macro) of the model in use on a labelled
+    JSON-lines file, and its most frequent mistakes.
+
+    Each line: {"title", "summary", "relevant", "topics", "region"} (as in classifiers/training/).
+    Example: briefing evaluate gold.jsonl
+    """
+    from briefing.classify.data import read_examples
+    from briefing.classify.evaluate import evaluate as score
+    from briefing.classify.model import ItemText, load_classifier
+    from briefing.config.taxonomy import default_taxonomy
+
+    taxonomy = default_taxonomy()
+    examples = read_examples(gold, gold.name, taxonomy)
+    classifier = load_classifier(_settings().models_dir)
+    predictions = classifier.predict([ItemText(e.title, e.summary, e.full_text) for e in examples])
+    report = score(examples, predictions, list(taxonomy.topics), list(taxonomy.regions))
+    click.echo(f"Evaluating the {classifier.description}.", err=True)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo("\n".join(report.lines()))
+
+
+@cli.group(cls=_Group)
+def model() -> None:
+    """Trained models: list them, choose the one in use."""
+
+
+@model.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per model.")
+def model_list(as_json: bool) -> None:
+    """List trained models, marking the one in use.
+
+    Example: briefing model list
+    """
+    from briefing.classify.train import current_version, list_models
+
+    folder = _settings().models_dir
+    in_use = current_version(folder)
+    for row in list_models(folder):
+        if as_json:
+            click.echo(json.dumps({**row, "in_use": row["version"] == in_use}))
+        else:
+            mark = "*" if row["version"] == in_use else " "
+            click.echo(
+                f"{mark} {row['version']}  trained {row['trained_at']}  "
+                f"{row['examples']} examples  held-back relevance F1 "
+                f"{row['relevance_f1']}, topic micro-F1 {row['topic_micro_f1']}"
+            )
+
+
+@model.command("use")
+@click.argument("version")
+def model_use(version: str) -> None:
+    """Make VERSION the model the pipeline uses (to roll back, for instance).
+
+    Example: briefing model use m0123456789ab
+    """
+    from briefing.classify.train import use_version
+
+    use_version(_settings().models_dir, version)
+    click.echo(f"The pipeline now uses {version}.")
 
 
 def _parse_datetime(value: str | None, settings: Settings) -> datetime | None:

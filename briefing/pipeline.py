@@ -7,11 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
 
-from briefing.classify.model import Classifier, load_classifier
+from briefing.classify.data import Example, data_hash, load_seed
+from briefing.classify.evaluate import Evaluation, evaluate
+from briefing.classify.model import Classifier, ItemText, load_classifier
 from briefing.classify.stage import ClassifyReport, candidate_item_ids, run_classify
 from briefing.compose.context import Draft
 from briefing.compose.render import RenderedEmail
@@ -19,7 +22,8 @@ from briefing.compose.stage import run_compose
 from briefing.config.settings import WEEKDAYS, Settings
 from briefing.config.sources import Sources, load_sources
 from briefing.config.taxonomy import Taxonomy, default_taxonomy
-from briefing.db.engine import make_engine, session_scope
+from briefing.db.engine import DatabaseError, make_engine, session_scope
+from briefing.db.feedback import feedback_examples
 from briefing.db.outlets import SyncReport, sync_sources
 from briefing.deliver.message import build_message
 from briefing.deliver.outbox import OutboxFiles, write_outbox
@@ -35,6 +39,7 @@ from briefing.ingest.stage import (
 )
 from briefing.rank.stage import RankReport, run_rank
 from briefing.rank.window import edition_window
+from briefing.resources import data_path
 
 # Items whose cheap title-and-summary score reaches this get their page fetched for full text.
 CANDIDATE_RELEVANCE = 0.25
@@ -62,7 +67,7 @@ class Context:
 
     @cached_property
     def classifier(self) -> Classifier:
-        return load_classifier()
+        return load_classifier(self.settings.models_dir)
 
     @property
     def network(self) -> Network:
@@ -158,3 +163,77 @@ def write_to_outbox(ctx: Context, day: date, email: RenderedEmail) -> OutboxFile
         now=ctx.clock(),
     )
     return write_outbox(ctx.settings.outbox_dir, day, email, message)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainOutcome:
+    version: str
+    folder: Path
+    examples: int
+    feedback: int
+    held_back: Evaluation
+    cross_validated: Evaluation
+    promoted: bool
+    previous: str | None
+    previous_held_back: Evaluation | None
+
+
+def train_model(ctx: Context, *, feedback: bool = True) -> TrainOutcome:
+    """Train on the seed data (less its held-back slice) and the curator's feedback, save the
+    model, and promote it only if it does no worse on the held-back slice than the current one."""
+    from briefing.classify.train import (
+        FEEDBACK_WEIGHT,
+        beats,
+        load_current,
+        save_model,
+        train,
+        use_version,
+    )
+
+    seed = load_seed(data_path("classifiers/training"), ctx.taxonomy)
+    corrections: list[Example] = []
+    if feedback:
+        try:
+            with session_scope(ctx.engine, write=False) as session:
+                corrections = feedback_examples(session, FEEDBACK_WEIGHT)
+        except DatabaseError:
+            corrections = []  # no database yet: the seed data alone
+    held = [e for e in seed if e.held_back]
+    training = [e for e in seed if not e.held_back] + corrections
+    result = train(training, ctx.taxonomy)
+    topics, regions = result.model.topics, result.model.regions
+
+    def judged(classifier: Classifier) -> Evaluation:
+        items = [ItemText(e.title, e.summary, e.full_text) for e in held]
+        return evaluate(held, classifier.predict(items), topics, regions)
+
+    held_back = judged(result.model)
+    folder = ctx.settings.models_dir
+    previous = load_current(folder)
+    previous_held_back = judged(previous) if previous else None
+    saved = save_model(
+        result,
+        folder,
+        held_back,
+        {
+            "examples": len(training),
+            "feedback": len(corrections),
+            "held_back": len(held),
+            "data_hash": data_hash(training),
+            "taxonomy_version": ctx.taxonomy.version,
+        },
+    )
+    promoted = previous_held_back is None or beats(held_back, previous_held_back)
+    if promoted:
+        use_version(folder, result.model.version)
+    return TrainOutcome(
+        result.model.version,
+        saved,
+        len(training),
+        len(corrections),
+        held_back,
+        result.cross_validated,
+        promoted,
+        previous.version if previous else None,
+        previous_held_back,
+    )

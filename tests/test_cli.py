@@ -39,8 +39,6 @@ def test_every_command_has_help_and_is_documented(command: tuple[str, ...]) -> N
 @pytest.mark.parametrize(
     "command",
     [
-        ("train",),
-        ("evaluate", "README.md"),
         ("send",),
         ("run",),
         ("users", "add"),

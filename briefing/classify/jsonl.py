@@ -15,16 +15,18 @@ BATCH = 500
 MAX_LINE_CHARS = 1_000_000
 
 
-def classify_lines(lines: Iterable[str], classifier: Classifier, sources: Sources) -> Iterator[str]:
+def classify_lines(
+    lines: Iterable[str], classifier: Classifier, sources: Sources, explain: bool = False
+) -> Iterator[str]:
     batch: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         batch.append(_read_item(line, number))
         if len(batch) == BATCH:
-            yield from _classify_batch(batch, classifier, sources)
+            yield from _classify_batch(batch, classifier, sources, explain)
             batch = []
-    yield from _classify_batch(batch, classifier, sources)
+    yield from _classify_batch(batch, classifier, sources, explain)
 
 
 def _read_item(line: str, number: int) -> dict[str, Any]:
@@ -50,18 +52,24 @@ def _segment(item: dict[str, Any], sources: Sources) -> str:
 
 
 def _classify_batch(
-    batch: list[dict[str, Any]], classifier: Classifier, sources: Sources
+    batch: list[dict[str, Any]], classifier: Classifier, sources: Sources, explain: bool
 ) -> Iterator[str]:
     texts = [ItemText(item["title"], str(item.get("summary") or "")) for item in batch]
-    for item, prediction in zip(batch, classifier.predict(texts), strict=True):
-        yield json.dumps(
-            {
-                "id": item["id"],
-                "relevant": prediction.relevant,
-                "relevance": round(prediction.relevance, 4),
-                "topics": [slug for slug, _ in prediction.topics],
-                "region": prediction.region,
-                "segment": _segment(item, sources),
-            },
-            ensure_ascii=False,
-        )
+    for item, text, prediction in zip(batch, texts, classifier.predict(texts), strict=True):
+        out: dict[str, Any] = {
+            "id": item["id"],
+            "relevant": prediction.relevant,
+            "relevance": round(prediction.relevance, 4),
+            "topics": [slug for slug, _ in prediction.topics],
+            "region": prediction.region,
+            "segment": _segment(item, sources),
+        }
+        if explain:
+            why = classifier.explain(text)  # type: ignore[attr-defined]
+            out["explain"] = {
+                "relevance": [[t.term, t.weight] for t in why.relevance_terms],
+                "topics": {
+                    slug: [[t.term, t.weight] for t in terms] for slug, terms in why.topics.items()
+                },
+            }
+        yield json.dumps(out, ensure_ascii=False)

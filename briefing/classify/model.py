@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 
@@ -32,8 +33,9 @@ class Classifier(Protocol):
     def predict(self, items: Sequence[ItemText]) -> list[Prediction]: ...
 
 
-def load_classifier() -> Classifier:
-    """The classifier the pipeline uses; the keyword baseline until a trained model lands."""
+def load_classifier(models: Path) -> Classifier:
+    """The promoted trained model in `models`, or the keyword baseline when there is none."""
     from briefing.classify.baseline import load_baseline
+    from briefing.classify.train import load_current
 
-    return load_baseline()
+    return load_current(models) or load_baseline()

@@ -51,6 +51,11 @@ class Settings(BaseModel):
         description="Path of sources.yaml (default: the bundled one).",
     )
     var_dir: Path = Field(Path("var"), description="Folder for runtime files (outbox, logs).")
+    models_dir: Path = Field(
+        default_factory=lambda: data_path("classifiers/models"),
+        description="Folder of trained models; `briefing train` writes here "
+        "(default: the bundled one).",
+    )
     timezone: str = Field("Europe/London", description="Time zone that defines an edition day.")
     compose_at: time = Field(time(6, 30), description="Local time the draft is composed (HH:MM).")
     send_at: time = Field(time(8, 0), description="Local time the edition is sent (HH:MM).")
