@@ -178,7 +178,9 @@ class TrainOutcome:
     previous_held_back: Evaluation | None
 
 
-def train_model(ctx: Context, *, feedback: bool = True) -> TrainOutcome:
+def train_model(
+    ctx: Context, *, feedback: bool = True, seed_folder: Path | None = None
+) -> TrainOutcome:
     """Train on the seed data (less its held-back slice) and the curator's feedback, save the
     model, and promote it only if it does no worse on the held-back slice than the current one."""
     from briefing.classify.train import (
@@ -190,7 +192,7 @@ def train_model(ctx: Context, *, feedback: bool = True) -> TrainOutcome:
         use_version,
     )
 
-    seed = load_seed(data_path("classifiers/training"), ctx.taxonomy)
+    seed = load_seed(seed_folder or data_path("classifiers/training"), ctx.taxonomy)
     corrections: list[Example] = []
     if feedback:
         try:

@@ -86,7 +86,7 @@ def test_classify_exit_statuses(tmp_path: Path) -> None:
     result = run("classify", str(good))
     assert result.exit_code == 0
     assert json.loads(result.stdout)["relevant"] is True
-    assert "keyword baseline" in result.stderr
+    assert "Labelling with the trained model m" in result.stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{oops\n")
     result = run("classify", str(bad))

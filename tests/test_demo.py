@@ -55,7 +55,8 @@ def test_the_edition_holds_migration_stories_of_its_window(demo: DemoResult) -> 
     html = demo.outbox.html.read_text()
     expected_in = [i for i in EXPECTED["items"] if i["relevant"] and i["in_window"]]
     expected_stories = {i["story"] for i in expected_in}
-    assert 0.6 * len(expected_stories) <= demo.entries <= len(expected_stories) + 5
+    # every expected story appears; a few stray items may too (see the README for precision)
+    assert len(expected_stories) <= demo.entries <= 2 * len(expected_stories)
     out_of_window = [i for i in EXPECTED["items"] if not i["in_window"]]
     for item in out_of_window:
         assert f'href="{item["url"]}"' not in html.replace("&amp;", "&"), item["title"]
@@ -102,7 +103,7 @@ def test_demo_command_without_serving(tmp_path: Path) -> None:
         cli, ["demo", "--no-serve"], env={"BRIEFING_VAR_DIR": str(tmp_path / "var")}
     )
     assert result.exit_code == 0, result.output
-    assert "keyword baseline" in result.output
+    assert "Labelling with the trained model m" in result.output
     assert str(tmp_path / "var" / "outbox" / "briefing-2026-03-10.eml") in result.output
 
 

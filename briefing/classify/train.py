@@ -6,28 +6,31 @@ Deterministic: the same examples give the same model and the same version name.
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
-from skops.io import dump
 
 from briefing.classify.data import Example, data_hash
 from briefing.classify.evaluate import Evaluation, evaluate
 from briefing.classify.model import ItemText, Prediction
 from briefing.classify.trained import (
+    CHAR_WEIGHT,
     META_FILE,
     MODEL_FILE,
+    TITLE_WEIGHT,
     TrainedClassifier,
     featurize,
+    file_sha256,
     load_trained,
 )
 from briefing.config.taxonomy import Taxonomy
@@ -109,6 +112,9 @@ def train(examples: Sequence[Example], taxonomy: Taxonomy) -> TrainingResult:
     if not any(e.relevant for e in examples) or all(e.relevant for e in examples):
         raise UsageError("training needs both relevant and irrelevant examples")
     topics, regions = tuple(taxonomy.topics), tuple(taxonomy.regions)
+    scarce = [t for t in topics if sum(t in e.topics for e in examples if e.relevant) < FOLDS]
+    if scarce:
+        raise UsageError(f"too few examples (under {FOLDS}) for: {', '.join(scarce)}")
     fitted = [e for e in examples for _ in range(max(1, round(e.weight)))]
 
     parts: dict[str, Any] = dict(_vectorizers())
@@ -139,19 +145,37 @@ def train(examples: Sequence[Example], taxonomy: Taxonomy) -> TrainingResult:
         thresholds[slug] = best_threshold(truth[seed_rows], oof[seed_rows])
     parts["topics"] = pairs
     region_labels = np.array([fitted[i].region or "uk" for i in on_topic])
-    oof_regions = cross_val_predict(_logistic(), features[on_topic], region_labels,
-                                    cv=topic_folds, method="predict_proba")
+    oof_regions = cross_val_predict(
+        _logistic(), features[on_topic], region_labels, cv=topic_folds, method="predict_proba"
+    )
     parts["region"] = _logistic().fit(features[on_topic], region_labels)
 
     seed_index = np.flatnonzero(is_seed)
     seed_on_topic = np.flatnonzero(is_seed[on_topic])
-    version = "m" + data_hash(examples)[:12]
+    # The version names the data and the recipe: change either and it is a new model.
+    recipe = repr(
+        (
+            parts["title_words"].get_params(),
+            parts["chars"].get_params(),
+            _logistic().get_params(),
+            TITLE_WEIGHT,
+            CHAR_WEIGHT,
+            FOLDS,
+            SEED,
+        )
+    )
+    version = "m" + sha256((data_hash(examples) + recipe).encode()).hexdigest()[:12]
     model = TrainedClassifier(version, parts, thresholds, topics, regions)
     seed = [fitted[i] for i in seed_index]
     oof_predictions = _oof_predictions(
-        seed, oof_relevance[seed_index], np.column_stack(oof_columns)[seed_on_topic],
-        oof_regions[seed_on_topic], np.searchsorted(seed_index, on_topic[seed_on_topic]),
-        thresholds, topics, [str(r) for r in parts["region"].classes_],
+        seed,
+        oof_relevance[seed_index],
+        np.column_stack(oof_columns)[seed_on_topic],
+        oof_regions[seed_on_topic],
+        np.searchsorted(seed_index, on_topic[seed_on_topic]),
+        thresholds,
+        topics,
+        [str(r) for r in parts["region"].classes_],
     )
     return TrainingResult(model, evaluate(seed, oof_predictions, topics, regions))
 
@@ -201,11 +225,12 @@ def save_model(
     model = result.model
     target = folder / model.version
     target.mkdir(parents=True, exist_ok=True)
-    dump(model.parts, target / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
+    joblib.dump(model.parts, target / MODEL_FILE, compress=3)
     metadata = {
         "version": model.version,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sklearn": sklearn.__version__,
+        "model_sha256": file_sha256(target / MODEL_FILE),
         "taxonomy_version": training.pop("taxonomy_version"),
         "topics": list(model.topics),
         "regions": list(model.regions),

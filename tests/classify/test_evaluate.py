@@ -32,7 +32,8 @@ def test_topics_are_lost_with_relevance() -> None:
         Prediction(True, 0.8, (("channel-crossings", 0.8),), "uk"),
     ]
     report = evaluate(gold, guess, TOPICS, REGIONS)
-    assert report.relevance.precision == round(2 / 3, 4) and report.relevance.recall == round(2 / 3, 4)
+    two_thirds = round(2 / 3, 4)
+    assert report.relevance.precision == two_thirds and report.relevance.recall == two_thirds
     crossings, asylum = report.topics
     assert (crossings.precision, crossings.recall) == (1.0, 1.0)
     assert (asylum.precision, asylum.recall) == (0.0, 0.0)
