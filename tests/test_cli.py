@@ -144,3 +144,57 @@ def test_compose_of_a_missing_edition_database_fails_cleanly(tmp_path: Path) -> 
 def test_bad_as_of_is_bad_input() -> None:
     result = run("compose", "--as-of", "yesterday-ish")
     assert result.exit_code == 2 and "--as-of" in result.stderr
+
+
+def test_evaluate_explain_and_model_commands(tmp_path: Path) -> None:
+    import shutil
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {
+                "title": "Small boat arrivals hit new record as Channel crossings rise",
+                "summary": "",
+                "relevant": True,
+                "topics": ["channel-crossings"],
+                "region": "uk",
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "title": "Arsenal complete transfer of Brazilian winger",
+                "summary": "",
+                "relevant": False,
+                "topics": [],
+                "region": None,
+            }
+        )
+        + "\n"
+    )
+    report = run("evaluate", str(gold), "--json")
+    assert report.exit_code == 0, report.stderr
+    figures = json.loads(report.stdout)
+    assert figures["items"] == 2 and figures["relevance"]["f1"] == 1.0
+    assert "channel-crossings" in figures["topics"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x", "relevant": true, "topics": ["boats"]}\n')
+    assert run("evaluate", str(bad)).exit_code == 2
+
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        json.dumps({"id": 1, "title": "Hundreds cross the Channel in small boats"}) + "\n"
+    )
+    explained = json.loads(run("classify", str(items), "--explain").stdout)
+    assert explained["explain"]["relevance"] and explained["explain"]["topics"]
+
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "classifiers" / "models", models)
+    version = (models / "CURRENT").read_text().strip()
+    listing = run("model", "list", "--json", BRIEFING_MODELS_DIR=str(models))
+    (row,) = [json.loads(line) for line in listing.stdout.splitlines()]
+    assert row["version"] == version and row["in_use"] is True
+    (models / "CURRENT").unlink()
+    assert run("model", "use", "m000000000000", BRIEFING_MODELS_DIR=str(models)).exit_code == 2
+    assert run("model", "use", version, BRIEFING_MODELS_DIR=str(models)).exit_code == 0
+    assert (models / "CURRENT").read_text().strip() == version
