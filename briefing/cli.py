@@ -359,8 +359,9 @@ def train(no_feedback: bool) -> None:
         f"({outcome.feedback} from the curator), saved in {outcome.folder}"
     )
     click.echo(
-        f"Held-back slice: relevance F1 {held.relevance.f1:.3f}, "
-        f"topic micro-F1 {held.topic_micro.f1:.3f}"
+        f"Held-back slice: relevance F1 {held.relevance.f1:.3f}, topic micro-F1 "
+        f"{held.topic_micro.f1:.3f} end to end, "
+        f"{outcome.topics_given_relevance.topic_micro.f1:.3f} on its relevant items"
     )
     if outcome.previous_held_back is not None:
         old = outcome.previous_held_back

@@ -172,6 +172,7 @@ class TrainOutcome:
     examples: int
     feedback: int
     held_back: Evaluation
+    topics_given_relevance: Evaluation  # held-back relevant items, topics alone
     cross_validated: Evaluation
     promoted: bool
     previous: str | None
@@ -210,6 +211,15 @@ def train_model(
         return evaluate(held, classifier.predict(items), topics, regions)
 
     held_back = judged(result.model)
+    on_topic = [e for e in held if e.relevant]
+    topics_given_relevance = evaluate(
+        on_topic,
+        result.model.predict(
+            [ItemText(e.title, e.summary, e.full_text) for e in on_topic], assume_relevant=True
+        ),
+        topics,
+        regions,
+    )
     folder = ctx.settings.models_dir
     previous = load_current(folder)
     previous_held_back = judged(previous) if previous else None
@@ -217,6 +227,7 @@ def train_model(
         result,
         folder,
         held_back,
+        topics_given_relevance,
         {
             "examples": len(training),
             "feedback": len(corrections),
@@ -234,6 +245,7 @@ def train_model(
         len(training),
         len(corrections),
         held_back,
+        topics_given_relevance,
         result.cross_validated,
         promoted,
         previous.version if previous else None,

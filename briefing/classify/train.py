@@ -220,7 +220,11 @@ def _oof_predictions(
 
 
 def save_model(
-    result: TrainingResult, folder: Path, held_back: Evaluation, training: dict[str, Any]
+    result: TrainingResult,
+    folder: Path,
+    held_back: Evaluation,
+    topics_given_relevance: Evaluation,
+    training: dict[str, Any],
 ) -> Path:
     model = result.model
     target = folder / model.version
@@ -238,6 +242,7 @@ def save_model(
         "training": training,
         "cross_validated": result.cross_validated.as_dict(),
         "held_back": held_back.as_dict(),
+        "held_back_topics_given_relevance": topics_given_relevance.as_dict(),
     }
     (target / META_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return target

@@ -78,7 +78,11 @@ class TrainedClassifier:
     def description(self) -> str:
         return f"trained model {self.version}"
 
-    def predict(self, items: Sequence[ItemText]) -> list[Prediction]:
+    def predict(
+        self, items: Sequence[ItemText], *, assume_relevant: bool = False
+    ) -> list[Prediction]:
+        """Labels for each item; `assume_relevant` skips the relevance gate, for items a
+        person has already judged relevant (a story added by URL)."""
         if not items:
             return []
         features = featurize(self.parts, items)
@@ -88,7 +92,7 @@ class TrainedClassifier:
         region_names = [str(r) for r in self.parts["region"].classes_]
         predictions = []
         for n in range(len(items)):
-            if relevance[n] < self.thresholds["relevance"]:
+            if relevance[n] < self.thresholds["relevance"] and not assume_relevant:
                 predictions.append(Prediction(False, float(relevance[n]), (), None))
                 continue
             scores = {slug: float(topic_scores[n, k]) for k, slug in enumerate(self.topics)}

@@ -55,7 +55,8 @@ def test_training_is_deterministic(small: TrainingResult) -> None:
 
 
 def test_artefact_round_trip_is_small_and_safe(small: TrainingResult, tmp_path: Path) -> None:
-    folder = save_model(small, tmp_path, small.cross_validated, {"taxonomy_version": 1})
+    cv = small.cross_validated
+    folder = save_model(small, tmp_path, cv, cv, {"taxonomy_version": 1})
     assert (folder / MODEL_FILE).stat().st_size < 20_000_000
     loaded = load_trained(folder)
     items = [ItemText(e.title, e.summary) for e in SEED[:50]]
@@ -77,7 +78,8 @@ def test_artefact_round_trip_is_small_and_safe(small: TrainingResult, tmp_path: 
 
 
 def test_registry_promotes_and_rolls_back(small: TrainingResult, tmp_path: Path) -> None:
-    save_model(small, tmp_path, small.cross_validated, {"taxonomy_version": 1, "examples": 9})
+    cv = small.cross_validated
+    save_model(small, tmp_path, cv, cv, {"taxonomy_version": 1, "examples": 9})
     assert current_version(tmp_path) is None and load_current(tmp_path) is None
     use_version(tmp_path, small.model.version)
     assert load_current(tmp_path) is not None
@@ -242,12 +244,27 @@ def test_the_shipped_model_meets_the_relevance_bar() -> None:
     assert report.relevance.f1 >= 0.93, report.lines()
 
 
+def test_the_shipped_model_meets_the_topic_bar_on_relevant_items() -> None:
+    """Topic micro-F1 of the topic models on the held-back items that are migration news."""
+    model = load_current(MODELS)
+    assert model is not None
+    held = [e for e in SEED if e.held_back and e.relevant]
+    items = [ItemText(e.title, e.summary) for e in held]
+    report = evaluate(
+        held,
+        model.predict(items, assume_relevant=True),
+        list(TAXONOMY.topics),
+        list(TAXONOMY.regions),
+    )
+    assert report.topic_micro.f1 >= 0.80, report.lines()
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="open: topic micro-F1 on the held-back slice is 0.749 (0.791 on the items whose "
-    "relevance it gets right); the bar is 0.80",
+    reason="open: end to end (an item wrongly judged irrelevant loses its topics), topic "
+    "micro-F1 on the held-back slice is 0.770; the bar is 0.80",
 )
-def test_the_shipped_model_meets_the_topic_bar() -> None:
+def test_the_shipped_model_meets_the_topic_bar_end_to_end() -> None:
     report = _held_back_report()
     assert report.topic_micro.f1 >= 0.80, report.lines()
 
