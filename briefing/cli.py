@@ -390,13 +390,13 @@ def evaluate(gold: TextIO, as_json: bool) -> None:
     """
     from briefing.classify.data import read_examples
     from briefing.classify.evaluate import evaluate as score
-    from briefing.classify.model import ItemText, load_classifier
+    from briefing.classify.model import load_classifier
     from briefing.config.taxonomy import default_taxonomy
 
     taxonomy = default_taxonomy()
     examples = read_examples(gold, gold.name, taxonomy)
     classifier = load_classifier(_settings().models_dir)
-    predictions = classifier.predict([ItemText(e.title, e.summary, e.full_text) for e in examples])
+    predictions = classifier.predict([e.text for e in examples])
     report = score(examples, predictions, list(taxonomy.topics), list(taxonomy.regions))
     click.echo(f"Evaluating the {classifier.description}.", err=True)
     if as_json:

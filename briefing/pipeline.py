@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from briefing.classify.data import Example, data_hash, load_seed
 from briefing.classify.evaluate import Evaluation, evaluate
-from briefing.classify.model import Classifier, ItemText, load_classifier
+from briefing.classify.model import Classifier, load_classifier
 from briefing.classify.stage import ClassifyReport, candidate_item_ids, run_classify
 from briefing.compose.context import Draft
 from briefing.compose.render import RenderedEmail
@@ -207,16 +207,14 @@ def train_model(
     topics, regions = result.model.topics, result.model.regions
 
     def judged(classifier: Classifier) -> Evaluation:
-        items = [ItemText(e.title, e.summary, e.full_text) for e in held]
+        items = [e.text for e in held]
         return evaluate(held, classifier.predict(items), topics, regions)
 
     held_back = judged(result.model)
     on_topic = [e for e in held if e.relevant]
     topics_given_relevance = evaluate(
         on_topic,
-        result.model.predict(
-            [ItemText(e.title, e.summary, e.full_text) for e in on_topic], assume_relevant=True
-        ),
+        result.model.predict([e.text for e in on_topic], assume_relevant=True),
         topics,
         regions,
     )

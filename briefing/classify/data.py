@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from briefing.classify.model import ItemText
 from briefing.config.taxonomy import Taxonomy
 from briefing.errors import UsageError
 
 HELD_BACK_PERCENT = 15  # of the seed data, never trained on: the promotion and quality gate
-BODY_CHARS = 2000  # of the full text, after the summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +29,8 @@ class Example:
     outlet: str = ""
 
     @property
-    def body(self) -> str:
-        return f"{self.summary} {self.full_text[:BODY_CHARS]}".strip()
+    def text(self) -> ItemText:
+        return ItemText(self.title, self.summary, self.full_text)
 
     @property
     def held_back(self) -> bool:

@@ -32,6 +32,7 @@ from briefing.classify.trained import (
     featurize,
     file_sha256,
     load_trained,
+    texts,
 )
 from briefing.config.taxonomy import Taxonomy
 from briefing.errors import ConfigError, UsageError
@@ -83,7 +84,7 @@ def _vectorizers() -> dict[str, TfidfVectorizer]:
 
 
 def _items(examples: Sequence[Example]) -> list[ItemText]:
-    return [ItemText(e.title, e.summary, e.full_text) for e in examples]
+    return [e.text for e in examples]
 
 
 def best_threshold(truth: np.ndarray, scores: np.ndarray) -> float:
@@ -118,8 +119,7 @@ def train(examples: Sequence[Example], taxonomy: Taxonomy) -> TrainingResult:
     fitted = [e for e in examples for _ in range(max(1, round(e.weight)))]
 
     parts: dict[str, Any] = dict(_vectorizers())
-    titles = [e.title for e in fitted]
-    bodies = [e.body for e in fitted]
+    titles, bodies = texts(_items(fitted))
     parts["title_words"].fit(titles)
     parts["body_words"].fit(bodies)
     parts["chars"].fit([f"{t} {b}" for t, b in zip(titles, bodies, strict=True)])

@@ -7,8 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from briefing.classify.data import Example
 from briefing.db.models import CurationEvent, Item, ItemLabel
-
-REGION_SECTIONS = ("europe", "international")
+from briefing.rank.select import REGION_SECTIONS
 
 
 def feedback_examples(session: Session, weight: float) -> list[Example]:
