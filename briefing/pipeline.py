@@ -22,6 +22,7 @@ from briefing.compose.stage import run_compose
 from briefing.config.settings import WEEKDAYS, Settings
 from briefing.config.sources import Sources, load_sources
 from briefing.config.taxonomy import Taxonomy, default_taxonomy
+from briefing.db.editions import previous_cutoff
 from briefing.db.engine import DatabaseError, make_engine, session_scope
 from briefing.db.feedback import feedback_examples
 from briefing.db.outlets import SyncReport, sync_sources
@@ -41,6 +42,8 @@ from briefing.rank.stage import RankReport, run_rank
 from briefing.rank.window import edition_window
 from briefing.resources import data_path
 
+# An edition after a long gap (the server was down) covers at most this much.
+MAX_WINDOW = timedelta(days=7)
 # Items whose cheap title-and-summary score reaches this get their page fetched for full text.
 CANDIDATE_RELEVANCE = 0.25
 
@@ -149,7 +152,13 @@ def compose(
     start, end = edition_window(day, settings.compose_at, settings.tz, settings.edition_days)
     if as_of is not None:
         end = as_of.astimezone(UTC)
-    rank = run_rank(ctx.engine, ctx.taxonomy, day, (start, end), settings.list_address)
+    with session_scope(ctx.engine, write=False) as session:
+        previous = previous_cutoff(session, day, settings.list_address)
+    if previous is not None and end - MAX_WINDOW <= previous < end:
+        start = previous  # the window runs on from the previous edition's cut-off
+    rank = run_rank(
+        ctx.engine, ctx.taxonomy, day, (start, end), settings.list_address, settings.rank_policy
+    )
     draft, email = run_compose(ctx.engine, ctx.taxonomy, day, settings.list_address)
     return rank, draft, email
 

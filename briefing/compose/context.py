@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,10 +22,25 @@ SEGMENT_LABELS = {
 }
 
 
+# A story carried only by these segments is flagged: the first is an early warning of a
+# hostile narrative, the second a story that is not reaching the wider public.
+SEGMENT_FLAGS = {
+    "right-leaning-only": (
+        frozenset({"right-leaning"}),
+        "Only in right-leaning outlets so far",
+    ),
+    "not-in-wider-press": (
+        frozenset({"specialist", "progressive"}),
+        "Only in specialist and progressive outlets so far",
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class AlsoLink:
     outlet: str
     url: str
+    paywalled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,10 @@ class DraftEntry:
     summary: str
     score: float
     also: tuple[AlsoLink, ...]
+    balance: dict[str, int] = dataclasses.field(default_factory=dict)  # segment -> outlets
+    flag: str | None = None  # a key of SEGMENT_FLAGS
+    update: bool = False  # sent in an earlier edition and grown since
+    paywalled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +75,7 @@ class Draft:
     subject: str
     intro: str
     sections: tuple[DraftSection, ...]
+    dropped_for_size: int = 0  # lowest-scored entries the size budget left out
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -63,6 +85,22 @@ class Draft:
     @property
     def entries(self) -> list[DraftEntry]:
         return [entry for section in self.sections for entry in section.entries]
+
+
+def segment_balance(segments: list[str], order: Sequence[str]) -> dict[str, int]:
+    """Outlets per audience segment, most first (ties in the taxonomy's order)."""
+    counts = Counter(segments)
+    rank = {s: n for n, s in enumerate(order)}
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], rank.get(kv[0], len(rank)))))
+
+
+def segment_flag(balance: dict[str, int]) -> str | None:
+    """Which warning, if any, a story's segment balance deserves; an outlet whose segment
+    is unknown could be any, so it prevents a flag."""
+    for flag, (segments, _text) in SEGMENT_FLAGS.items():
+        if balance and set(balance) <= segments:
+            return flag
+    return None
 
 
 def date_label(day: date) -> str:

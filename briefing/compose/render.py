@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 from mjml import mjml2html
 
-from briefing.compose.context import SEGMENT_LABELS, Draft, date_label
+from briefing.compose.context import SEGMENT_FLAGS, SEGMENT_LABELS, Draft, DraftEntry, date_label
 from briefing.errors import ComposeError
 from briefing.resources import data_path
 
@@ -42,6 +42,19 @@ def _environments(folder: Path) -> tuple[jinja2.Environment, jinja2.Environment]
     return html, text
 
 
+def balance_text(entry: DraftEntry) -> str:
+    """ "mixed middle 3 · right-leaning 2 · local 1": which audiences a story reaches."""
+    return " · ".join(f"{SEGMENT_LABELS.get(s, s)} {n}" for s, n in entry.balance.items())
+
+
+def preheader(draft: Draft) -> str:
+    """The inbox's preview line: the headlines after the one the subject already shows."""
+    titles = [e.title for e in draft.entries[1:4]]
+    if not titles:
+        return "No other migration stories today" if draft.entries else "No migration stories today"
+    return "Also today: " + "; ".join(titles)
+
+
 def render_email(draft: Draft, list_address: str, templates: Path | None = None) -> RenderedEmail:
     html_env, text_env = _environments(templates or data_path("templates/email"))
     entries = draft.entries
@@ -54,7 +67,9 @@ def render_email(draft: Draft, list_address: str, templates: Path | None = None)
             {e.outlet for e in entries} | {a.outlet for e in entries for a in e.also}
         ),
         "segment_labels": SEGMENT_LABELS,
-        "preheader": entries[0].title if entries else "No migration stories today",
+        "balance_text": balance_text,
+        "flag_texts": {flag: text for flag, (_segments, text) in SEGMENT_FLAGS.items()},
+        "preheader": preheader(draft),
         "list_name": local or "briefing",
         "leave_address": f"{local}+unsubscribe@{domain}" if domain else "",
     }

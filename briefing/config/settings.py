@@ -21,7 +21,17 @@ from pydantic import (
     model_validator,
 )
 
+from briefing.config.taxonomy import default_taxonomy
 from briefing.errors import ConfigError
+from briefing.rank.policy import (
+    DEFAULT_PRIORITY_TOPICS,
+    DEFAULT_SEGMENT_WEIGHTS,
+    DEFAULT_WEIGHTS,
+    MAX_ENTRIES,
+    SECTION_MAX,
+    TOP_STORIES,
+    RankPolicy,
+)
 from briefing.resources import data_path
 
 ENV_PREFIX = "BRIEFING_"
@@ -36,6 +46,20 @@ def _split_words(value: object) -> object:
     if isinstance(value, str):
         return tuple(word.strip().lower() for word in value.split(",") if word.strip())
     return value
+
+
+def _split_pairs(value: object) -> object:
+    """ "outlets=0.5, recency=0.1" (an environment variable) as a mapping."""
+    if isinstance(value, str):
+        pairs = [pair.partition("=") for pair in value.split(",") if pair.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise ValueError("expected name=number pairs separated by commas")
+        return {name.strip().lower(): number.strip() for name, _, number in pairs}
+    return value
+
+
+Words = Annotated[tuple[str, ...], BeforeValidator(_split_words)]
+Weights = Annotated[dict[str, Annotated[float, Field(ge=0, le=10)]], BeforeValidator(_split_pairs)]
 
 
 class Settings(BaseModel):
@@ -81,6 +105,31 @@ class Settings(BaseModel):
     unhealthy_after_failures: int = Field(
         5, ge=1, le=100, description="Failures in a row before a feed is reported unhealthy."
     )
+    top_stories: int = Field(
+        TOP_STORIES, ge=0, le=20, description="Stories in the Top stories section."
+    )
+    max_entries: int = Field(MAX_ENTRIES, ge=1, le=200, description="Most stories in one edition.")
+    section_max: int = Field(
+        SECTION_MAX, ge=1, le=200, description="Most stories in any other section."
+    )
+    section_order: Words = Field(
+        (),
+        description="Topic sections in this order, e.g. detention,asylum-system; "
+        "unlisted topics follow in the taxonomy's order.",
+    )
+    priority_topics: Words = Field(
+        DEFAULT_PRIORITY_TOPICS, description="Topics whose stories rank higher (topic slugs)."
+    )
+    rank_weights: Weights = Field(
+        default_factory=dict,
+        description="Weights of the score parts, e.g. outlets=0.5,recency=0.1 "
+        f"(defaults: {', '.join(f'{k}={v}' for k, v in DEFAULT_WEIGHTS.items())}).",
+    )
+    segment_weights: Weights = Field(
+        default_factory=dict,
+        description="Score for coverage in each audience segment, e.g. local-regional=0.1 "
+        f"(defaults: {', '.join(f'{k}={v}' for k, v in DEFAULT_SEGMENT_WEIGHTS.items())}).",
+    )
     contact_email: str = Field(
         "", description="Contact address sent in the User-Agent of every request."
     )
@@ -111,6 +160,33 @@ class Settings(BaseModel):
             raise ValueError("at least one day is needed")
         return tuple(sorted(set(value), key=WEEKDAYS.index))
 
+    @field_validator("section_order", "priority_topics")
+    @classmethod
+    def _known_topics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [t for t in value if t not in default_taxonomy().topics]
+        if unknown:
+            raise ValueError(f"not topic slugs: {', '.join(unknown)} (see taxonomy.yaml)")
+        return value
+
+    @field_validator("rank_weights")
+    @classmethod
+    def _known_parts(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = [name for name in value if name not in DEFAULT_WEIGHTS]
+        if unknown:
+            raise ValueError(
+                f"unknown score parts: {', '.join(unknown)}; known: {', '.join(DEFAULT_WEIGHTS)}"
+            )
+        return value
+
+    @field_validator("segment_weights")
+    @classmethod
+    def _known_segments(cls, value: dict[str, float]) -> dict[str, float]:
+        segments = default_taxonomy().segments
+        unknown = [name for name in value if name not in segments]
+        if unknown:
+            raise ValueError(f"not segment slugs: {', '.join(unknown)}")
+        return value
+
     @model_validator(mode="after")
     def _intervals_in_order(self) -> Settings:
         if not self.fetch_min_minutes <= self.fetch_max_minutes:
@@ -124,6 +200,18 @@ class Settings(BaseModel):
     @property
     def outbox_dir(self) -> Path:
         return self.var_dir / "outbox"
+
+    @property
+    def rank_policy(self) -> RankPolicy:
+        return RankPolicy(
+            weights={**DEFAULT_WEIGHTS, **self.rank_weights},
+            segment_weights={**DEFAULT_SEGMENT_WEIGHTS, **self.segment_weights},
+            priority_topics=self.priority_topics,
+            top_stories=self.top_stories,
+            max_entries=self.max_entries,
+            section_max=self.section_max,
+            topic_order=self.section_order,
+        )
 
 
 def load_settings(

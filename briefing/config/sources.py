@@ -67,6 +67,7 @@ class Outlet(_Strict):
     country: str
     language: str
     domains: tuple[str, ...] = Field(min_length=1)
+    paywall: bool = False  # known to be paywalled: its link is not the story's first choice
     feeds: tuple[FeedSource, ...] = ()
 
     _slug = field_validator("slug")(_check_slug)

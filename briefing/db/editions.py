@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -14,10 +14,29 @@ from briefing.compose.context import (
     DraftSection,
     make_subject,
     section_title,
+    segment_balance,
+    segment_flag,
 )
 from briefing.config.taxonomy import UNKNOWN_SEGMENT, Taxonomy
-from briefing.db.models import Edition, EditionEntry, Item, ItemLabel
+from briefing.db.models import Edition, EditionEntry, EditionStatus, Item, ItemLabel
 from briefing.errors import NotFoundError
+
+# Editions that went (or may have gone) to the list: their stories are not repeated.
+SENT_STATUSES = (EditionStatus.SENDING, EditionStatus.SENT, EditionStatus.UNKNOWN)
+
+
+# Why an entry is out of the email when the size budget, not the editor, removed it.
+SIZE_REASON = "size"
+
+
+def previous_cutoff(session: Session, day: date, list_address: str) -> datetime | None:
+    """Where the last edition before `day` stopped: the next one starts there."""
+    return session.scalar(
+        select(Edition.window_end)
+        .where(Edition.edition_date < day, Edition.list_address == list_address)
+        .order_by(Edition.edition_date.desc())
+        .limit(1)
+    )
 
 
 def find_edition(session: Session, day: date, list_address: str) -> Edition:
@@ -46,10 +65,12 @@ def outlet_name(item: Item) -> str:
 
 def load_draft(session: Session, edition: Edition, taxonomy: Taxonomy) -> Draft:
     sections: dict[str, list[DraftEntry]] = {}
+    segment_order = list(taxonomy.segments)
     for entry in edition.entries:
         if entry.removed:
             continue
-        sections.setdefault(entry.section, []).append(_draft_entry(session, edition, entry))
+        draft_entry = _draft_entry(session, edition, entry, segment_order)
+        sections.setdefault(entry.section, []).append(draft_entry)
     draft_sections = tuple(
         DraftSection(slug, section_title(slug, taxonomy.topics), tuple(entries))
         for slug, entries in sections.items()
@@ -61,16 +82,25 @@ def load_draft(session: Session, edition: Edition, taxonomy: Taxonomy) -> Draft:
         make_subject(edition.edition_date, top),
         edition.intro,
         draft_sections,
+        edition.dropped_for_size,
     )
 
 
-def _draft_entry(session: Session, edition: Edition, entry: EditionEntry) -> DraftEntry:
+def _segment(item: Item) -> str:
+    if item.label and item.label.segment:
+        return item.label.segment
+    return item.outlet.segment if item.outlet and item.outlet.segment else UNKNOWN_SEGMENT
+
+
+def _draft_entry(
+    session: Session, edition: Edition, entry: EditionEntry, segment_order: list[str]
+) -> DraftEntry:
     item = entry.item
     label = item.label
     outlet = outlet_name(item)
     also: list[AlsoLink] = []
+    segments = {outlet: _segment(item)}
     if entry.story_id is not None:
-        seen = {outlet}
         others = session.scalars(
             select(Item)
             .where(
@@ -78,23 +108,29 @@ def _draft_entry(session: Session, edition: Edition, entry: EditionEntry) -> Dra
                 Item.id != item.id,
                 Item.published_at < edition.window_end,
             )
-            .options(selectinload(Item.outlet))
+            .options(selectinload(Item.outlet), selectinload(Item.label))
             .order_by(Item.published_at, Item.canonical_url)
         )
         for other in others:
             name = outlet_name(other)
-            if name not in seen:
-                seen.add(name)
-                also.append(AlsoLink(name, other.canonical_url))
+            if name not in segments:
+                segments[name] = _segment(other)
+                paywalled = bool(other.outlet and other.outlet.paywalled)
+                also.append(AlsoLink(name, other.canonical_url, paywalled))
+    balance = segment_balance(list(segments.values()), segment_order)
     return DraftEntry(
         item_id=item.id,
         title=entry.title_override or item.title,
         url=item.canonical_url,
         outlet=outlet,
-        segment=label.segment if label else UNKNOWN_SEGMENT,
+        segment=segments[outlet],
         topics=tuple(t.topic for t in label.topics) if label else (),
         region=label.region if label else None,
         summary=entry.summary_override if entry.summary_override is not None else item.summary,
         score=entry.score,
         also=tuple(also),
+        balance=balance,
+        flag=segment_flag(balance),
+        update=entry.is_update,
+        paywalled=bool(item.outlet and item.outlet.paywalled),
     )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -90,6 +91,7 @@ class Outlet(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     language: Mapped[str | None] = mapped_column(String(8))
     domains: Mapped[list[Any]] = mapped_column(default=list)
+    paywalled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -255,6 +257,8 @@ class Edition(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     smtp_reply: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    # Entries the size budget left out of the email, lowest-scored first.
+    dropped_for_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Optimistic locking: two editors never silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -288,6 +292,8 @@ class EditionEntry(Base):
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
     removed_reason: Mapped[str | None] = mapped_column(String(32))
     added_by_editor: Mapped[bool] = mapped_column(Boolean, default=False)
+    editor_section: Mapped[str | None] = mapped_column(String(64))  # moved there by the editor
+    is_update: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     edition: Mapped[Edition] = relationship(back_populates="entries")
     item: Mapped[Item] = relationship()

@@ -41,8 +41,10 @@ def sync_sources(session: Session, sources: Sources) -> SyncReport:
             row.is_aggregator = False
             row.segment, row.country = source.segment, source.country
             row.language, row.domains = source.language, list(source.domains)
+            row.paywalled = source.paywall
         else:
             row.is_aggregator, row.segment, row.domains = True, None, []
+            row.paywalled = False
         for spec in source.feeds:
             wanted_feeds.add(spec.url)
             feed = feeds.get(spec.url)

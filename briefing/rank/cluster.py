@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 SAME_STORY_AT = 0.25  # cosine similarity of title, summary and lede
+SHARED_TERMS = 2  # and at least this many words in common: one word ("inquiry") is chance
 STORY_SPAN = timedelta(hours=48)
 
 
@@ -38,7 +39,11 @@ def assign_stories(items: Sequence[ClusterItem]) -> dict[int, int | str]:
         if any(i.text.strip() for i in ordered)
         else None
     )
-    similarity = cosine_similarity(vectors) if vectors is not None else None
+    similarity = shared = None
+    if vectors is not None:
+        similarity = cosine_similarity(vectors)
+        present = (vectors > 0).astype(float)
+        shared = (present @ present.T).toarray()
     story: dict[int, int | str] = {}
     for n, item in enumerate(ordered):
         if item.story_id is not None:
@@ -49,7 +54,8 @@ def assign_stories(items: Sequence[ClusterItem]) -> dict[int, int | str]:
             other = ordered[m]
             if item.published_at - other.published_at > STORY_SPAN or similarity is None:
                 continue
-            if similarity[n, m] >= best_score:
+            assert shared is not None
+            if similarity[n, m] >= best_score and shared[n, m] >= SHARED_TERMS:
                 best, best_score = other.item_id, float(similarity[n, m])
         story[item.item_id] = story[best] if best is not None else f"new-{item.item_id}"
     return story

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-PRIORITY_TOPICS = frozenset(
-    {
-        "channel-crossings",
-        "asylum-system",
-        "destitution",
-        "eu-citizens-euss",
-        "legal-migration",
-        "safe-routes-resettlement",
-        "detention",
-    }
-)
-WIDE_REACH_SEGMENTS = frozenset({"mixed-middle", "right-leaning"})
+from briefing.rank.policy import RankPolicy
+
 READABLE_LEAD_SEGMENTS = ("mixed-middle", "progressive", "official")
 
 
@@ -33,30 +25,34 @@ class StoryItem:
     topics: tuple[str, ...]
     region: str | None
     published_at: datetime
+    paywalled: bool = False
 
 
-def score_story(items: Sequence[StoryItem], window_end: datetime) -> dict[str, float]:
-    """Score parts; their sum is the story's score."""
+def score_story(
+    items: Sequence[StoryItem], window_end: datetime, topic: str | None, policy: RankPolicy
+) -> dict[str, float]:
+    """Score parts, each a signal times its weight; their sum is the story's score."""
     outlets = {i.outlet for i in items}
     segments = {i.segment for i in items}
-    topics = {t for i in items for t in i.topics}
     newest = max(i.published_at for i in items)
     hours_old = max(0.0, (window_end - newest).total_seconds() / 3600)
-    return {
-        "confidence": round(max(i.relevance for i in items), 3),
-        "outlets": round(0.25 * (len(outlets) - 1), 3),
-        "segments": round(0.15 * (len(segments) - 1), 3),
-        "priority_topic": 0.3 if topics & PRIORITY_TOPICS else 0.0,
-        "wide_reach": 0.2 if segments & WIDE_REACH_SEGMENTS else 0.0,
-        "official": 0.1 if "official" in segments else 0.0,
-        "recency": round(max(0.0, 0.2 * (1 - hours_old / 24)), 3),
+    signals = {
+        "confidence": max(i.relevance for i in items),
+        "outlets": math.log2(len(outlets)),
+        "segments": len(segments) - 1,
+        "priority_topic": float(topic in policy.priority_topics),
+        "reach": sum(policy.segment_weights.get(s, 0.0) for s in segments),
+        "official": float("official" in segments),
+        "recency": max(0.0, 1 - hours_old / 24),
     }
+    return {part: round(policy.weights.get(part, 0.0) * v, 3) for part, v in signals.items()}
 
 
 def choose_lead(items: Sequence[StoryItem]) -> StoryItem:
-    """The link a general reader can open: mixed-middle, progressive or official first."""
+    """The link a general reader can open: a free copy before a paywalled one, then
+    mixed-middle, progressive or official outlets before the rest."""
 
-    def rank(item: StoryItem) -> tuple[int, float, datetime, str]:
+    def rank(item: StoryItem) -> tuple[bool, int, float, datetime, str]:
         preferred = (
             READABLE_LEAD_SEGMENTS.index(item.segment)
             if item.segment in READABLE_LEAD_SEGMENTS
@@ -64,16 +60,22 @@ def choose_lead(items: Sequence[StoryItem]) -> StoryItem:
         )
         # Ties go to the earliest report, then by address: never to database ids, which
         # depend on the order concurrent downloads happened to finish.
-        return (preferred, -item.relevance, item.published_at, item.url)
+        return (item.paywalled, preferred, -item.relevance, item.published_at, item.url)
 
     return min(items, key=rank)
 
 
 def primary_topic(items: Sequence[StoryItem], topic_order: Sequence[str]) -> str | None:
-    counts: dict[str, int] = {}
-    for item in items:
-        if item.topics:
-            counts[item.topics[0]] = counts.get(item.topics[0], 0) + 1
+    """The topic most of the story's items lead with; ties go to the earlier section."""
+    counts = Counter(item.topics[0] for item in items if item.topics)
     if not counts:
         return None
-    return min(counts, key=lambda t: (-counts[t], topic_order.index(t)))
+    rank = {t: n for n, t in enumerate(topic_order)}
+    return min(counts, key=lambda t: (-counts[t], rank.get(t, len(rank)), t))
+
+
+def grown_since_sent(outlets_then: int, outlets_now: int) -> bool:
+    """A story already sent comes back, marked as an update, only when it has grown
+    substantially: three more outlets, or two more that at least double its coverage."""
+    new = outlets_now - outlets_then
+    return new >= 3 or (new >= 2 and outlets_now >= 2 * outlets_then)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-TOP_STORIES = 5
-MAX_ENTRIES = 60
+from briefing.rank.policy import RankPolicy
+
 REGION_SECTIONS = ("europe", "international")
 
 
@@ -19,6 +19,8 @@ class RankedStory:
     parts: dict[str, float]
     topic: str | None
     region: str | None
+    update: bool = False  # sent before and grown since
+    section: str | None = None  # where the editor moved it; wins over the topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,26 +31,36 @@ class Placement:
 
 
 def place_stories(
-    stories: Sequence[RankedStory],
-    topic_order: Sequence[str],
-    top: int = TOP_STORIES,
-    cap: int = MAX_ENTRIES,
+    stories: Sequence[RankedStory], topic_sections: Sequence[str], policy: RankPolicy
 ) -> list[Placement]:
-    """Top stories first, then one section per topic in the taxonomy's order, then Europe and
-    International; every story once; empty sections simply do not appear."""
-    ranked = sorted(stories, key=lambda s: (-s.score, s.lead_url))[:cap]
-    order = ["top-stories", *topic_order, *REGION_SECTIONS]
+    """Top stories first, then one section per topic, then Europe and International; every
+    story once; a full section or edition leaves out its lowest-scored stories; empty
+    sections simply do not appear."""
+    order = ["top-stories", *topic_sections, *REGION_SECTIONS]
     by_section: dict[str, list[RankedStory]] = {slug: [] for slug in order}
-    for n, story in enumerate(ranked):
-        if n < top:
+    by_score = sorted(stories, key=lambda s: (-s.score, s.lead_url))
+    # The editor's choices first: a story they moved or added is never left out.
+    chosen = [s for s in by_score if s.section in by_section]
+    for story in chosen:
+        by_section[str(story.section)].append(story)
+    placed = len(chosen)
+    for story in by_score:
+        if placed >= policy.max_entries:
+            break
+        if story.section in by_section:
+            continue
+        if len(by_section["top-stories"]) < policy.top_stories:
             section = "top-stories"
         elif story.region in REGION_SECTIONS:
             section = str(story.region)
         else:
             section = story.topic if story.topic in by_section else "top-stories"
+        if section != "top-stories" and len(by_section[section]) >= policy.section_max:
+            continue
         by_section[section].append(story)
+        placed += 1
     placements: list[Placement] = []
     for slug in order:
-        for story in by_section[slug]:
+        for story in sorted(by_section[slug], key=lambda s: (-s.score, s.lead_url)):
             placements.append(Placement(story, slug, len(placements)))
     return placements
