@@ -503,11 +503,13 @@ def compose(
         html_out.write(email.html)
     if text_out:
         text_out.write(email.text)
-    click.echo(
-        f"Edition {day}: {rank.entries} stories from {rank.items} items; "
-        f"{email.html_bytes / 1000:.1f} KB of HTML.",
-        err=True,
-    )
+    notes = [f"{rank.entries} stories from {rank.items} items"]
+    if rank.repeats_left_out:
+        notes.append(f"{rank.repeats_left_out} already sent and not grown since, left out")
+    if draft.dropped_for_size:
+        notes.append(f"{draft.dropped_for_size} lowest-ranked left out to stay under 100 KB")
+    notes.append(f"{email.html_bytes / 1000:.1f} KB of HTML")
+    click.echo(f"Edition {day}: {'; '.join(notes)}.", err=True)
 
 
 @cli.command()

@@ -18,7 +18,7 @@ SEGMENT_LABELS = {
     "specialist": "specialist",
     "official": "official",
     "international": "international",
-    "unknown": "outlet not yet classified",
+    "unknown": "unclassified",
 }
 
 

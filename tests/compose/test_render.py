@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 
-from briefing.compose.context import AlsoLink, Draft, DraftEntry, DraftSection, make_subject
+import pytest
+
+from briefing.compose.context import (
+    AlsoLink,
+    Draft,
+    DraftEntry,
+    DraftSection,
+    make_subject,
+    segment_flag,
+)
 from briefing.compose.render import SIZE_BUDGET, render_email
 from briefing.deliver.message import build_message
 
@@ -98,3 +108,63 @@ def test_message_is_multipart_alternative_with_a_stable_id() -> None:
     )
     assert again["Message-ID"] == parsed["Message-ID"]
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
+def test_each_story_shows_its_segment_balance() -> None:
+    story = replace(entry(1), balance={"mixed-middle": 3, "right-leaning": 2, "local-regional": 1})
+    email = render_email(draft([story]), "group@example.org")
+    for body in (email.html, email.text):
+        assert "carried by mixed middle 3 · right-leaning 2 · local 1" in body
+
+
+@pytest.mark.parametrize(
+    ("balance", "warning"),
+    [
+        ({"right-leaning": 3}, "Only in right-leaning outlets so far"),
+        ({"specialist": 1, "progressive": 2}, "Only in specialist and progressive outlets so far"),
+    ],
+)
+def test_one_sided_coverage_is_flagged(balance: dict[str, int], warning: str) -> None:
+    flagged = replace(entry(1), balance=balance, flag=segment_flag(balance))
+    email = render_email(draft([flagged, entry(2)]), "group@example.org")
+    assert email.html.count(warning) == 1 and email.text.count(warning) == 1
+
+
+def test_flags_need_every_outlet_on_one_side() -> None:
+    assert segment_flag({"right-leaning": 2}) == "right-leaning-only"
+    assert segment_flag({"progressive": 1}) == "not-in-wider-press"
+    assert segment_flag({"right-leaning": 2, "mixed-middle": 1}) is None
+    assert segment_flag({"right-leaning": 2, "unknown": 1}) is None  # unknown could be any
+    assert segment_flag({"specialist": 1, "right-leaning": 1}) is None
+    assert segment_flag({}) is None
+
+
+def test_updates_paywalls_and_the_editors_note_are_marked() -> None:
+    update = replace(entry(1, "Harmondsworth report"), update=True, paywalled=True)
+    update = replace(update, also=(AlsoLink("The Times", "https://www.thetimes.com/x", True),))
+    email = render_email(draft([update], intro="No edition on Friday."), "group@example.org")
+    for body in (email.html, email.text):
+        assert "Update: Harmondsworth report" in body
+        assert "(mixed middle), paywall" in body and "The Times</a> (paywall)" in email.html
+        assert "Editor's note:" in body or "Editor&#39;s note:" in body
+
+
+def test_the_preheader_previews_the_headlines_after_the_first() -> None:
+    titles = ["Lead story", "Second story", "Third story", "Fourth story", "Fifth story"]
+    email = render_email(draft([entry(n, t) for n, t in enumerate(titles)]), "group@example.org")
+    assert "Also today: Second story; Third story; Fourth story" in email.html
+    assert "Fifth story; " not in email.html
+
+
+def test_a_sixty_entry_edition_with_long_coverage_stays_under_the_budget() -> None:
+    """The worst case the budget is for: long headlines and summaries, five other outlets."""
+    heavy = replace(
+        entry(0, "A long headline about the asylum system " * 3, "A long summary sentence. " * 12),
+        balance={"mixed-middle": 2, "right-leaning": 2, "progressive": 1, "local-regional": 1},
+        also=tuple(
+            AlsoLink(f"Outlet {k}", f"https://www.example-outlet-{k}.co.uk/news/2026/03/10/x")
+            for k in range(5)
+        ),
+    )
+    email = render_email(draft([replace(heavy, item_id=n) for n in range(60)]), "g@example.org")
+    assert email.html_bytes < SIZE_BUDGET

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from briefing.cli import cli
 from briefing.compose.stage import run_compose
 from briefing.config.settings import load_settings
 from briefing.config.sources import load_sources
@@ -217,3 +221,44 @@ def test_a_sent_edition_is_not_rebuilt(ctx: Context) -> None:
         compose(ctx, MON)
     with session_scope(ctx.engine, write=False) as session:
         assert session.scalar(select(Edition.status)) == EditionStatus.SENT
+
+
+CONTRACT_KEYS = {"item_id", "title", "url", "outlet", "segment", "topics", "region", "summary"}
+
+
+def test_compose_command_exports_json_html_and_text_and_keeps_edits(
+    ctx: Context, tmp_path: Path
+) -> None:
+    add_item(ctx.engine, "BBC News", at(10, 7), *HARMONDSWORTH)  # after 06:30, before 07:15
+    add_item(ctx.engine, "Daily Mail", at(10, 7), *HARMONDSWORTH)
+    env = {
+        "BRIEFING_DATABASE_URL": ctx.settings.database_url,
+        "BRIEFING_LIST_ADDRESS": LIST,
+    }
+    args = ["compose", "--edition", "2026-03-10", "--as-of", "2026-03-10T07:15"]
+    files = ["--json", "draft.json", "--html", "email.html", "--text", "email.txt"]
+    result = CliRunner().invoke(cli, args + files, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("Edition 2026-03-10: 1 stories from 2 items;")
+    draft = json.loads((tmp_path / "draft.json").read_text(encoding="utf-8"))
+    assert (draft["edition"], draft["status"]) == ("2026-03-10", "draft")
+    assert draft["subject"] == f"Migration news briefing — Tue 10 Mar 2026: {HARMONDSWORTH[0]}"
+    ((section),) = draft["sections"]
+    ((entry),) = section["entries"]
+    assert section["slug"] == "top-stories" and set(entry) >= CONTRACT_KEYS
+    assert (entry["outlet"], entry["segment"], entry["topics"]) == (
+        "BBC News",
+        "mixed-middle",
+        ["detention"],
+    )
+    assert [a["outlet"] for a in entry["also"]] == ["Daily Mail"]
+    assert entry["balance"] == {"mixed-middle": 1, "right-leaning": 1}
+    assert HARMONDSWORTH[0] in (tmp_path / "email.html").read_text(encoding="utf-8")
+    assert HARMONDSWORTH[0] in (tmp_path / "email.txt").read_text(encoding="utf-8")
+
+    with session_scope(ctx.engine) as session:
+        (stored,) = find_edition(session, TUE, LIST).entries
+        stored.summary_override = "Edited by the comms officer."
+    CliRunner().invoke(cli, args + ["--json", "again.json"], env=env, catch_exceptions=False)
+    again = json.loads((tmp_path / "again.json").read_text(encoding="utf-8"))
+    assert again["sections"][0]["entries"][0]["summary"] == "Edited by the comms officer."
