@@ -237,7 +237,7 @@ def test_compose_command_exports_json_html_and_text_and_keeps_edits(
     }
     args = ["compose", "--edition", "2026-03-10", "--as-of", "2026-03-10T07:15"]
     files = ["--json", "draft.json", "--html", "email.html", "--text", "email.txt"]
-    result = CliRunner().invoke(cli, args + files, env=env, catch_exceptions=False)
+    result = CliRunner().invoke(cli, [*args, *files], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.startswith("Edition 2026-03-10: 1 stories from 2 items;")
     draft = json.loads((tmp_path / "draft.json").read_text(encoding="utf-8"))
@@ -259,6 +259,6 @@ def test_compose_command_exports_json_html_and_text_and_keeps_edits(
     with session_scope(ctx.engine) as session:
         (stored,) = find_edition(session, TUE, LIST).entries
         stored.summary_override = "Edited by the comms officer."
-    CliRunner().invoke(cli, args + ["--json", "again.json"], env=env, catch_exceptions=False)
+    CliRunner().invoke(cli, [*args, "--json", "again.json"], env=env, catch_exceptions=False)
     again = json.loads((tmp_path / "again.json").read_text(encoding="utf-8"))
     assert again["sections"][0]["entries"][0]["summary"] == "Edited by the comms officer."
