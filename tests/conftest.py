@@ -1,14 +1,15 @@
 """Shared fixtures: a real, migrated database per test, on SQLite and (when
-BRIEFING_TEST_DATABASE_URL is set) on PostgreSQL too."""
+BRIEFING_TEST_DATABASE_URL is set) on PostgreSQL too; Debian's chromium for browser tests."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -23,6 +24,7 @@ PG_URL = os.environ.get("BRIEFING_TEST_DATABASE_URL", "")
 BACKENDS = (
     ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)] if PG_URL else ["sqlite"]
 )
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browsers are never downloaded
 
 
 @pytest.fixture(autouse=True)
@@ -90,17 +92,47 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless chromium for the whole run; the tests that use it skip without it."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the browser is marked `browser`, so the run can tell it passed, and
+    runs last: while Playwright's sync API is open it marks an asyncio loop as running in
+    this thread, and asyncio.run() in any later test would fail."""
+    browser = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
+    for item in browser:
+        item.add_marker(pytest.mark.browser)
+    items[:] = [item for item in items if item not in browser] + browser
+
+
+# What CI can require (variable set to 1): which passed test proves it, and what to fix.
+REQUIREMENTS: dict[str, tuple[Callable[[pytest.TestReport], bool], str]] = {
+    "BRIEFING_REQUIRE_POSTGRES": (
+        lambda report: "postgresql" in report.nodeid,
+        "no PostgreSQL test passed: set BRIEFING_TEST_DATABASE_URL to a reachable database.",
+    ),
+    "BRIEFING_REQUIRE_BROWSER": (
+        lambda report: "browser" in report.keywords,
+        f"no browser test passed: install Debian's chromium ({CHROMIUM}).",
+    ),
+}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """CI asks for PostgreSQL: a run where no PostgreSQL test passed is a failure."""
-    if os.environ.get("BRIEFING_REQUIRE_POSTGRES") != "1":
-        return
+    """CI asks for PostgreSQL and the browser: a run where none of their tests passed fails."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     passed = reporter.stats.get("passed", []) if reporter else []
-    if not any("postgresql" in report.nodeid for report in passed):
-        if reporter:
-            reporter.write_line(
-                "BRIEFING_REQUIRE_POSTGRES=1 but no PostgreSQL test passed: "
-                "set BRIEFING_TEST_DATABASE_URL to a reachable database.",
-                red=True,
-            )
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    for variable, (proves, fix) in REQUIREMENTS.items():
+        if os.environ.get(variable) == "1" and not any(proves(report) for report in passed):
+            if reporter:
+                reporter.ensure_newline()
+                reporter.write_line(f"{variable}=1 but {fix}", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
