@@ -145,7 +145,8 @@ def _assign_stories(session: Session, items: list[Item]) -> None:
         [
             ClusterItem(
                 i.id,
-                f"{i.title}. {i.summary} {(i.full_text or '')[:LEDE_CHARS]}",
+                i.title,
+                f"{i.summary} {(i.full_text or '')[:LEDE_CHARS]}",
                 i.published_at,
                 i.story_id,
             )

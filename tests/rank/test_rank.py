@@ -40,10 +40,10 @@ def test_window_in_british_summer_time() -> None:
 
 def test_same_event_groups_and_old_assignments_stay() -> None:
     items = [
-        ClusterItem(1, "Record number of small boats cross the Channel in one day", T0, None),
-        ClusterItem(2, "Small boats: record number cross Channel in a single day", T0, None),
-        ClusterItem(3, "Bank of England holds interest rates", T0, None),
-        ClusterItem(4, "Channel crossings record: small boats day", T0 + timedelta(hours=1), 77),
+        ClusterItem(1, "Record number of small boats cross the Channel in one day", "", T0, None),
+        ClusterItem(2, "Small boats: record number cross Channel in a single day", "", T0, None),
+        ClusterItem(3, "Bank of England holds interest rates", "", T0, None),
+        ClusterItem(4, "Channel crossings record: small boats", "", T0 + timedelta(hours=1), 77),
     ]
     stories = assign_stories(items)
     assert stories[1] == stories[2] != stories[3]
@@ -53,7 +53,10 @@ def test_same_event_groups_and_old_assignments_stay() -> None:
 def test_items_more_than_48_hours_apart_are_different_stories() -> None:
     text = "Record number of small boats cross the Channel"
     stories = assign_stories(
-        [ClusterItem(1, text, T0, None), ClusterItem(2, text, T0 + timedelta(hours=49), None)]
+        [
+            ClusterItem(1, text, "", T0, None),
+            ClusterItem(2, text, "", T0 + timedelta(hours=49), None),
+        ]
     )
     assert stories[1] != stories[2]
 
