@@ -47,7 +47,7 @@ class ClusterItem:
 
 def names(body: str) -> set[str]:
     """Words written with a capital inside a sentence: the names of places, people, bodies."""
-    found = set()
+    found: set[str] = set()
     for sentence in _SENTENCE.split(body):
         words = _WORD.findall(sentence)
         found.update(w.lower() for w in words[1:] if w[0].isupper())
@@ -132,7 +132,7 @@ def assign_stories(items: Sequence[ClusterItem]) -> dict[int, int | str]:
             & (when[n] - first[:count] <= STORY_SPAN.total_seconds())
         )
         key: int | str = f"new-{item.item_id}"
-        for slot in sorted(np.flatnonzero(eligible), key=lambda s: (-cosine[s], s)):
+        for slot in sorted(map(int, np.flatnonzero(eligible)), key=lambda s: (-cosine[s], s)):
             if cosine[slot] >= SURELY_SAME or not names_unexplained(n, slot):
                 key = keys[slot]
                 break
