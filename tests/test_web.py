@@ -31,6 +31,9 @@ def test_edition_page(client: TestClient) -> None:
         '<iframe title="Email preview" sandbox src="/editions/2026-03-10/email.html">' in page.text
     )
     assert "Top stories" in page.text and "score " in page.text
+    # Why a story is where it is: its segment balance, and a warning when one-sided.
+    assert "carried by mixed middle 2 · right-leaning 1 · progressive 1 · local 1" in page.text
+    assert page.text.count("Only in right-leaning outlets so far") == 1
 
 
 def test_email_is_served_sandboxed(client: TestClient) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, case, func, select
 
 from briefing.compose.context import Draft
 from briefing.config.taxonomy import Taxonomy
-from briefing.db.editions import find_edition, load_draft
+from briefing.db.editions import SIZE_REASON, find_edition, load_draft
 from briefing.db.engine import session_scope
 from briefing.db.models import Edition, EditionEntry, Feed, FetchLog, Outlet
 from briefing.ingest.schedule import FeedPolicy, is_silent, is_unhealthy
@@ -50,7 +50,7 @@ def edition_view(engine: Engine, taxonomy: Taxonomy, day: date, list_address: st
             composed_at=edition.composed_at,
             window=(edition.window_start, edition.window_end),
             score_parts={e.item_id: dict(e.score_parts) for e in entries},
-            removed=sum(e.removed for e in entries),
+            removed=sum(e.removed and e.removed_reason != SIZE_REASON for e in entries),
         )
 
 

@@ -35,6 +35,8 @@ SEGMENT_FLAGS = {
     ),
 }
 
+FLAG_TEXTS = {flag: text for flag, (_segments, text) in SEGMENT_FLAGS.items()}
+
 
 @dataclass(frozen=True, slots=True)
 class AlsoLink:

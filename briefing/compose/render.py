@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 from mjml import mjml2html
 
-from briefing.compose.context import SEGMENT_FLAGS, SEGMENT_LABELS, Draft, DraftEntry, date_label
+from briefing.compose.context import FLAG_TEXTS, SEGMENT_LABELS, Draft, DraftEntry, date_label
 from briefing.errors import ComposeError
 from briefing.resources import data_path
 
@@ -68,7 +68,7 @@ def render_email(draft: Draft, list_address: str, templates: Path | None = None)
         ),
         "segment_labels": SEGMENT_LABELS,
         "balance_text": balance_text,
-        "flag_texts": {flag: text for flag, (_segments, text) in SEGMENT_FLAGS.items()},
+        "flag_texts": FLAG_TEXTS,
         "preheader": preheader(draft),
         "list_name": local or "briefing",
         "leave_address": f"{local}+unsubscribe@{domain}" if domain else "",

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from briefing.archive.queries import EditionView, edition_view, latest_edition_date
-from briefing.compose.context import SEGMENT_LABELS, date_label
-from briefing.compose.render import SIZE_BUDGET
+from briefing.compose.context import FLAG_TEXTS, SEGMENT_LABELS, date_label
+from briefing.compose.render import SIZE_BUDGET, balance_text
 from briefing.config.settings import Settings
 from briefing.config.taxonomy import default_taxonomy
 from briefing.db.engine import make_engine
@@ -28,6 +28,8 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.filters["date_label"] = date_label
     templates.env.globals["segment_labels"] = SEGMENT_LABELS
     templates.env.globals["size_budget"] = SIZE_BUDGET
+    templates.env.globals["flag_texts"] = FLAG_TEXTS
+    templates.env.globals["balance_text"] = balance_text
     app = FastAPI(title="briefing", docs_url=None, redoc_url=None)
 
     def view_or_404(day: date) -> EditionView:
