@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,6 +104,26 @@ def segment_flag(balance: dict[str, int]) -> str | None:
         if balance and set(balance) <= segments:
             return flag
     return None
+
+
+SUMMARY_CHARS = 220  # about two lines on a phone
+
+
+def one_line(summary: str, limit: int = SUMMARY_CHARS) -> str:
+    """A feed's summary cut to whole sentences within the limit (or words, with an ellipsis),
+    so every entry reads in a glance."""
+    text = " ".join(summary.split())
+    if len(text) <= limit:
+        return text
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    kept = ""
+    for sentence in sentences:
+        if len(kept) + len(sentence) + 1 > limit:
+            break
+        kept = f"{kept} {sentence}".strip()
+    if kept:
+        return kept
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def date_label(day: date) -> str:

@@ -13,6 +13,7 @@ from briefing.compose.context import (
     DraftEntry,
     DraftSection,
     make_subject,
+    one_line,
     section_title,
     segment_balance,
     segment_flag,
@@ -126,7 +127,9 @@ def _draft_entry(
         segment=segments[outlet],
         topics=tuple(t.topic for t in label.topics) if label else (),
         region=label.region if label else None,
-        summary=entry.summary_override if entry.summary_override is not None else item.summary,
+        summary=(
+            entry.summary_override if entry.summary_override is not None else one_line(item.summary)
+        ),
         score=entry.score,
         also=tuple(also),
         balance=balance,

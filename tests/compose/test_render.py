@@ -12,6 +12,7 @@ from briefing.compose.context import (
     DraftEntry,
     DraftSection,
     make_subject,
+    one_line,
     segment_flag,
 )
 from briefing.compose.render import SIZE_BUDGET, render_email
@@ -168,3 +169,13 @@ def test_a_sixty_entry_edition_with_long_coverage_stays_under_the_budget() -> No
     )
     email = render_email(draft([replace(heavy, item_id=n) for n in range(60)]), "g@example.org")
     assert email.html_bytes < SIZE_BUDGET
+
+
+def test_summaries_are_cut_to_whole_sentences_or_words() -> None:
+    short = "Three people died. More than 60 were rescued."
+    assert one_line(short) == short
+    long = "First sentence here. " + "Second sentence is much longer than the first " * 8 + "."
+    assert one_line(long) == "First sentence here."
+    unbroken = "word " * 100
+    cut = one_line(unbroken)
+    assert cut.endswith("…") and len(cut) <= 221 and "  " not in cut
