@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -41,9 +42,11 @@ HARMONDSWORTH = (
 
 
 @pytest.fixture
-def ctx(database_url: str) -> Context:
+def ctx(database_url: str) -> Iterator[Context]:
     settings = load_settings({"BRIEFING_DATABASE_URL": database_url, "BRIEFING_LIST_ADDRESS": LIST})
-    return Context(settings)
+    ctx = Context(settings)
+    yield ctx
+    ctx.close()
 
 
 def add_item(
