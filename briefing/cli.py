@@ -516,9 +516,48 @@ def compose(
 @click.option("--edition", type=click.DateTime(["%Y-%m-%d"]), help="Edition date.")
 @click.option("--to", "to", help="Send a test copy to this address only.")
 @click.option("--dry-run", is_flag=True, help="Build the message but do not send it.")
-def send(edition: datetime | None, to: str | None, dry_run: bool) -> None:
-    """Deliver an edition: exactly once to the list, or a test copy with --to."""
-    _not_built("send", "the delivery issue")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send although the outcome of an earlier attempt is unknown (check the archive first).",
+)
+def send(edition: datetime | None, to: str | None, dry_run: bool, force: bool) -> None:
+    """Deliver an edition: exactly once to the list, or a test copy with --to.
+
+    The approved edition goes out, or the automated draft when auto_send is on. A test copy
+    (--to) leaves the edition as it is.
+
+    Example: briefing send --edition 2026-03-10 --to me@example.org
+    """
+    from briefing.pipeline import next_edition_day
+    from briefing.pipeline import send as send_to_list
+
+    ctx = _context()
+    day: date = edition.date() if edition else next_edition_day(ctx)
+    if dry_run:
+        from briefing.compose.render import RenderedEmail
+        from briefing.db.editions import find_edition
+        from briefing.db.engine import session_scope
+        from briefing.pipeline import write_to_outbox
+
+        with session_scope(ctx.engine, write=False) as session:
+            stored = find_edition(session, day, ctx.settings.list_address)
+            email = RenderedEmail(stored.subject, stored.html, stored.text)
+        files = write_to_outbox(ctx, day, email)
+        click.echo(f"Not sent; the message is in {files.eml}.")
+        return
+    if to:
+        from briefing.pipeline import send_test
+
+        reply = send_test(ctx, day, to)
+        click.echo(f"Sent a test copy of the {day} edition to {to}: {reply}")
+        return
+    outcome = send_to_list(ctx, day, force=force)
+    attempts = "1 attempt" if outcome.attempts == 1 else f"{outcome.attempts} attempts"
+    click.echo(
+        f"Sent the {day} edition to {ctx.settings.list_address} ({attempts}; "
+        f"Message-ID {outcome.message_id}): {outcome.reply}"
+    )
 
 
 # --- web and scheduler ----------------------------------------------------------------------

@@ -26,8 +26,12 @@ from briefing.db.editions import previous_cutoff
 from briefing.db.engine import DatabaseError, make_engine, session_scope
 from briefing.db.feedback import feedback_examples
 from briefing.db.outlets import SyncReport, sync_sources
+from briefing.deliver.alerts import AlertMail
 from briefing.deliver.message import build_message
 from briefing.deliver.outbox import OutboxFiles, write_outbox
+from briefing.deliver.smtp import SmtpServer
+from briefing.deliver.stage import Mail, SendOutcome, send_edition, send_test_copy
+from briefing.errors import UsageError
 from briefing.ingest.fetch import FetchLimits
 from briefing.ingest.schedule import FeedPolicy
 from briefing.ingest.stage import (
@@ -88,6 +92,24 @@ class Context:
             min_interval=timedelta(minutes=settings.fetch_min_minutes),
             max_interval=timedelta(minutes=settings.fetch_max_minutes),
             unhealthy_after=settings.unhealthy_after_failures,
+        )
+
+    @property
+    def mail(self) -> Mail:
+        settings = self.settings
+        server = SmtpServer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_security,
+            settings.smtp_username,
+            settings.smtp_password.get_secret_value(),
+        )
+        return Mail(
+            server,
+            settings.from_address,
+            settings.list_address,
+            settings.reply_to,
+            AlertMail(server, settings.from_address, settings.alert_address),
         )
 
     def close(self) -> None:
@@ -172,6 +194,33 @@ def write_to_outbox(ctx: Context, day: date, email: RenderedEmail) -> OutboxFile
         now=ctx.clock(),
     )
     return write_outbox(ctx.settings.outbox_dir, day, email, message)
+
+
+def send(
+    ctx: Context, day: date, *, force: bool = False, deadline: datetime | None = None
+) -> SendOutcome:
+    """The day's edition to the list, exactly once: the approved one, or the automated draft
+    when auto_send is on; transient failures are retried until `deadline` (by default
+    late_grace_minutes from now)."""
+    settings = ctx.settings
+    if not settings.list_address or not settings.from_address:
+        raise UsageError("set list_address and from_address before sending to the list")
+    grace = timedelta(minutes=settings.late_grace_minutes)
+    return send_edition(
+        ctx.engine,
+        ctx.mail,
+        day,
+        deadline=deadline or ctx.clock() + grace,
+        allow_draft=settings.auto_send,
+        force=force,
+        clock=ctx.clock,
+    )
+
+
+def send_test(ctx: Context, day: date, to: str) -> str:
+    if not ctx.settings.from_address:
+        raise UsageError("set from_address before sending")
+    return send_test_copy(ctx.engine, ctx.mail, day, to, ctx.clock())
 
 
 @dataclass(frozen=True, slots=True)

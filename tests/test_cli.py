@@ -39,7 +39,6 @@ def test_every_command_has_help_and_is_documented(command: tuple[str, ...]) -> N
 @pytest.mark.parametrize(
     "command",
     [
-        ("send",),
         ("run",),
         ("users", "add"),
         ("users", "list"),

@@ -142,6 +142,27 @@ class Settings(BaseModel):
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     list_address: str = Field("", description="The Google Group address the edition goes to.")
     from_address: str = Field("", description="Sender address (on the group's domain).")
+    reply_to: str = Field("", description="Reply-To address of the edition (the comms team).")
+    alert_address: str = Field(
+        "", description="Staff address that alerts go to (they are always logged too)."
+    )
+    late_grace_minutes: int = Field(
+        90,
+        ge=0,
+        le=720,
+        description="How late, after downtime or while the mail server is down, a compose "
+        "or send may still run; later, it alerts instead.",
+    )
+    retrain_weekday: Weekday = Field("sun", description="Day of the weekly retraining (04:30).")
+    prune_after_days: int = Field(
+        90, ge=7, le=3650, description="Irrelevant items older than this are deleted nightly."
+    )
+    unhealthy_alert_share: float = Field(
+        0.25, ge=0, le=1, description="Alert when more than this share of feeds is unhealthy."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object each."
+    )
     secret_key: SecretStr = Field(SecretStr(""), description="Key that signs web sessions.")
 
     @field_validator("timezone")

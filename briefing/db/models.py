@@ -257,6 +257,9 @@ class Edition(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     smtp_reply: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)  # the MIME message as sent to the list
+    sending_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the sender
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Entries the size budget left out of the email, lowest-scored first.
     dropped_for_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Optimistic locking: two editors never silently overwrite each other.
@@ -343,3 +346,29 @@ class FetchLog(Base):
     items_new: Mapped[int] = mapped_column(Integer, default=0)
     items_updated: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Lease(Base):
+    """Who may run a singleton (the scheduler) until when; renewed while it lives."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))  # host and process id
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """Something staff must know about, at most once per kind and key (a day, an edition)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    emailed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -21,11 +21,19 @@ def message_id(day: date, html: str, from_address: str) -> str:
 
 
 def build_message(
-    day: date, email: RenderedEmail, *, from_address: str, to_address: str, now: datetime
+    day: date,
+    email: RenderedEmail,
+    *,
+    from_address: str,
+    to_address: str,
+    now: datetime,
+    reply_to: str = "",
 ) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = from_address or f"briefing@{FALLBACK_DOMAIN}"
     message["To"] = to_address or f"list@{FALLBACK_DOMAIN}"
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = email.subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(day, email.html, from_address)
