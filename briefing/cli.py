@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -584,9 +585,35 @@ def serve(host: str, port: int) -> None:
 
 
 @cli.command()
-def run() -> None:
-    """Run the scheduler and the web app in one process."""
-    _not_built("run", "the delivery and scheduling issue")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+def run(host: str, port: int) -> None:
+    """Run the scheduler and the web app in one process.
+
+    Fetches every fetch_every_minutes, composes at compose_at, sends at send_at, retrains
+    weekly and prunes nightly, in the configured time zone. Only one scheduler runs per
+    database; SIGTERM or Ctrl-C stops it cleanly.
+
+    Example: briefing run --port 8000
+    """
+    from briefing.logs import configure_logging
+    from briefing.scheduler import Schedule
+
+    ctx = _context()
+    settings = ctx.settings
+    configure_logging(settings.log_format)
+    schedule = Schedule(ctx, timedelta(seconds=settings.scheduler_lease_seconds))
+
+    def stop_on_sigterm(signum: int, frame: object) -> None:
+        # uvicorn shuts down gracefully, then raises the signal again: land here either way.
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    schedule.start()
+    try:
+        _serve(settings, host, port)
+    finally:
+        schedule.stop()
 
 
 @cli.group(cls=_Group)
@@ -624,9 +651,19 @@ def stats() -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def backup(path: Path) -> None:
-    """Write a consistent copy of the database to PATH."""
-    _not_built("backup", "no issue yet")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def backup(path: Path, force: bool) -> None:
+    """Write a consistent copy of the database to PATH, while the service runs.
+
+    SQLite: the online backup API, then an integrity check of the copy. PostgreSQL:
+    pg_dump's custom format (restore it with pg_restore). The copy appears at PATH only
+    once it is complete.
+
+    Example: briefing backup /var/backups/briefing/briefing-2026-03-10.db
+    """
+    from briefing.db.backup import backup as back_up
+
+    click.echo(back_up(_settings().database_url, path, force=force).describe())
 
 
 def main() -> None:

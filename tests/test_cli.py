@@ -39,14 +39,12 @@ def test_every_command_has_help_and_is_documented(command: tuple[str, ...]) -> N
 @pytest.mark.parametrize(
     "command",
     [
-        ("run",),
         ("users", "add"),
         ("users", "list"),
         ("users", "passwd"),
         ("users", "disable"),
         ("search", "boats"),
         ("stats",),
-        ("backup", "copy.db"),
     ],
     ids=" ".join,
 )

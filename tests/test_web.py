@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -49,11 +51,22 @@ def test_unknown_edition_and_bad_date(client: TestClient) -> None:
 
 
 def test_healthz(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {
-        "ok": True,
-        "database": "ok",
-        "latest_edition": "2026-03-10",
-    }
+    health = client.get("/healthz").json()
+    assert health["ok"] and health["database"] == "ok"
+    assert health["latest_edition"] == "2026-03-10"
+    assert health["scheduler"] == {"running": False}  # `serve` runs no scheduler
+    assert isinstance(health["last_fetch_age_seconds"], int)  # the demo read its feeds
+
+
+def test_healthz_without_a_database_says_503(tmp_path: Path) -> None:
+    from briefing.config.settings import load_settings
+    from briefing.web.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'never-migrated.db'}"
+    app = create_app(load_settings({"BRIEFING_DATABASE_URL": url}))
+    response = TestClient(app).get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["ok"] is False and "db upgrade" in response.json()["database"]
 
 
 def test_empty_database_page(tmp_path: object) -> None:

@@ -13,8 +13,10 @@ from briefing.db.editions import SIZE_REASON, find_edition, load_draft
 from briefing.db.engine import session_scope
 from briefing.db.models import Edition, EditionEntry, Feed, FetchLog, Outlet
 from briefing.ingest.schedule import FeedPolicy, is_silent, is_unhealthy
+from briefing.ingest.stage import FeedStatus
 
 HEALTH_DAYS = 28  # items per day are counted over (at most) this many days
+FETCH_OK = (FeedStatus.OK, FeedStatus.NOT_MODIFIED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +131,11 @@ def feed_health(engine: Engine, now: datetime, policy: FeedPolicy) -> list[FeedH
             )
     order = {"unhealthy": 0, "silent": 1, "failing": 2, "never fetched": 3, "ok": 4}
     return sorted(views, key=lambda v: (order[v.state], v.outlet, v.feed))
+
+
+def last_successful_fetch(engine: Engine) -> datetime | None:
+    """When a feed was last read without error (a 304 counts: the feed answered)."""
+    with session_scope(engine, write=False) as session:
+        return session.scalar(
+            select(func.max(FetchLog.started_at)).where(FetchLog.status.in_(FETCH_OK))
+        )

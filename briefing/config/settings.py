@@ -160,6 +160,12 @@ class Settings(BaseModel):
     unhealthy_alert_share: float = Field(
         0.25, ge=0, le=1, description="Alert when more than this share of feeds is unhealthy."
     )
+    scheduler_lease_seconds: int = Field(
+        60,
+        ge=3,
+        le=3600,
+        description="How long a silent scheduler keeps its lease before another may take over.",
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or as one JSON object each."
     )

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from briefing.archive.queries import EditionView, edition_view, latest_edition_date
+from briefing.archive.queries import (
+    EditionView,
+    edition_view,
+    last_successful_fetch,
+    latest_edition_date,
+)
 from briefing.compose.context import FLAG_TEXTS, SEGMENT_LABELS, date_label
 from briefing.compose.render import SIZE_BUDGET, balance_text
 from briefing.config.settings import Settings
 from briefing.config.taxonomy import default_taxonomy
-from briefing.db.engine import make_engine
+from briefing.db import lease
+from briefing.db.engine import DatabaseError, make_engine
 from briefing.errors import NotFoundError
 from briefing.resources import data_path
 
@@ -56,8 +62,27 @@ def create_app(settings: Settings) -> FastAPI:
         return HTMLResponse(view.html, headers={"Content-Security-Policy": EMAIL_CSP})
 
     @app.get("/healthz")
-    def healthz() -> dict[str, object]:
-        latest = latest_edition_date(engine, settings.list_address)
-        return {"ok": True, "database": "ok", "latest_edition": latest and latest.isoformat()}
+    def healthz() -> Response:
+        """For a monitor: the database, the scheduler's lease and how fresh the feeds are."""
+        now = datetime.now(UTC)
+        try:
+            latest = latest_edition_date(engine, settings.list_address)
+            fetched = last_successful_fetch(engine)
+            holder = lease.current(engine, "scheduler")
+        except DatabaseError as e:
+            return JSONResponse({"ok": False, "database": str(e)}, status_code=503)
+        scheduler: dict[str, object] = {"running": bool(holder and holder.expires_at > now)}
+        if holder:
+            scheduler["holder"] = holder.holder
+            scheduler["lease_expires_at"] = holder.expires_at.isoformat()
+        return JSONResponse(
+            {
+                "ok": True,
+                "database": "ok",
+                "scheduler": scheduler,
+                "last_fetch_age_seconds": fetched and round((now - fetched).total_seconds()),
+                "latest_edition": latest and latest.isoformat(),
+            }
+        )
 
     return app
