@@ -103,6 +103,7 @@ class Context:
             settings.smtp_security,
             settings.smtp_username,
             settings.smtp_password.get_secret_value(),
+            settings.smtp_ca_file,
         )
         return Mail(
             server,

@@ -63,9 +63,13 @@ class _Handler:
 
 
 @contextmanager
-def smtp_server(port: int | None = None, box: Mailbox | None = None) -> Iterator[Mailbox]:
+def smtp_server(
+    port: int | None = None, box: Mailbox | None = None, **server: Any
+) -> Iterator[Mailbox]:
+    """`server`: aiosmtpd's options, e.g. tls_context and require_starttls, or ssl_context
+    for TLS from the first byte, auth_required and authenticator."""
     box = box or Mailbox(port or free_port())
-    controller = Controller(_Handler(box), hostname="127.0.0.1", port=box.port)
+    controller = Controller(_Handler(box), hostname="127.0.0.1", port=box.port, **server)
     controller.start()
     try:
         yield box

@@ -139,6 +139,11 @@ class Settings(BaseModel):
         "starttls", description="starttls, tls (implicit, port 465) or none (loopback only)."
     )
     smtp_username: str = Field("", description="SMTP user name.")
+    smtp_ca_file: str = Field(
+        "",
+        description="PEM file of certificates to trust for the SMTP server "
+        "(default: the system's).",
+    )
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
     list_address: str = Field("", description="The Google Group address the edition goes to.")
     from_address: str = Field("", description="Sender address (on the group's domain).")

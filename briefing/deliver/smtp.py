@@ -9,6 +9,7 @@ What matters is whether the message may have been accepted:
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class SmtpServer:
     security: Literal["starttls", "tls", "none"]
     username: str = ""
     password: str = ""
+    ca_file: str = ""  # certificates to trust instead of the system's (a private relay)
 
     def __post_init__(self) -> None:
         if self.security == "none" and not _is_loopback(self.host):
@@ -59,6 +61,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _tls(server: SmtpServer) -> ssl.SSLContext:
+    """Certificates verified and host names checked, always."""
+    return ssl.create_default_context(cafile=server.ca_file or None)
+
+
 def _refused(code: int, reply: bytes | str, step: str) -> DeliveryError:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     error = PermanentSendError if 500 <= code < 600 else TransientSendError
@@ -73,7 +80,7 @@ def transmit(server: SmtpServer, message: EmailMessage, sender: str, recipients:
                 server.host,
                 server.port,
                 timeout=CONNECT_TIMEOUT,
-                context=ssl.create_default_context(),
+                context=_tls(server),
             )
             if server.security == "tls"
             else smtplib.SMTP(server.host, server.port, timeout=CONNECT_TIMEOUT)
@@ -84,7 +91,7 @@ def transmit(server: SmtpServer, message: EmailMessage, sender: str, recipients:
         try:
             smtp.ehlo()
             if server.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=_tls(server))
                 smtp.ehlo()
             if server.username:
                 smtp.login(server.username, server.password)
@@ -112,9 +119,8 @@ def transmit(server: SmtpServer, message: EmailMessage, sender: str, recipients:
             ) from e
         if code != 250:  # smtplib returns, not raises, a refusal of the message itself
             raise _refused(code, reply, "the message")
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()  # the message was accepted; a rude goodbye changes nothing
         return f"{code} {reply.decode('utf-8', 'replace')}"
     finally:
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            smtp.close()
+        smtp.close()  # after a failure, no polite QUIT: the connection may be half-broken

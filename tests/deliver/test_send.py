@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import trustme
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, select
 
 from briefing.db.engine import session_scope
 from briefing.db.models import Alert, Edition, EditionStatus
 from briefing.deliver.alerts import AlertMail
-from briefing.deliver.smtp import SmtpServer
+from briefing.deliver.smtp import PermanentSendError, SmtpServer
 from briefing.deliver.stage import Mail, SendOutcome, send_edition, send_test_copy
 from briefing.errors import ConfigError, DeliveryError, UsageError
 from tests.smtp import Mailbox, free_port, smtp_server
@@ -249,3 +253,72 @@ def test_a_sender_killed_mid_send_is_not_resent_by_a_restart(
     assert edition(engine).status == EditionStatus.UNKNOWN
     assert ("send-unknown", "2026-03-10") in alerts(engine)
     assert len(box.messages) == 1  # nothing resent
+
+
+# --- encryption and authentication, with a throwaway certificate authority -----------------
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, str]:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    return server_context, str(ca_file)
+
+
+class Accounts:
+    """aiosmtpd's authenticator: one account, and a record of who logged in."""
+
+    def __init__(self) -> None:
+        self.logins: list[str] = []
+
+    def __call__(
+        self, server: object, session: object, envelope: object, mechanism: str, data: object
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"briefing",
+            b"s3cret",
+        )
+        if ok:
+            self.logins.append("briefing")
+        return AuthResult(success=ok, handled=False)  # False: aiosmtpd answers 535 itself
+
+
+def test_starttls_with_a_login_and_the_certificate_checked(
+    engine: Engine, tls: tuple[ssl.SSLContext, str]
+) -> None:
+    context, ca_file = tls
+    accounts = Accounts()
+    options = {
+        "tls_context": context,
+        "require_starttls": True,
+        "auth_required": True,
+        "authenticator": accounts,
+    }
+    add_edition(engine)
+    with smtp_server(**options) as box:
+        server = SmtpServer("127.0.0.1", box.port, "starttls", "briefing", "s3cret", ca_file)
+        send(engine, replace(mail_for(box.port), server=server))
+        assert len(box.messages) == 1 and accounts.logins == ["briefing"]
+
+        unknown_ca = replace(server, ca_file="")  # the system's CAs do not know this server
+        with pytest.raises(DeliveryError) as untrusted:
+            send_test_copy(engine, replace(mail_for(box.port), server=unknown_ca), DAY, "a@b.c", T0)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted.value.__cause__)
+        wrong = replace(server, password="guess")
+        with pytest.raises(DeliveryError) as refused:
+            send_test_copy(engine, replace(mail_for(box.port), server=wrong), DAY, "a@b.c", T0)
+        assert isinstance(refused.value.__cause__, PermanentSendError)
+        assert "535" in str(refused.value.__cause__)  # a wrong password is not retried
+        assert len(box.messages) == 1
+
+
+def test_implicit_tls(engine: Engine, tls: tuple[ssl.SSLContext, str]) -> None:
+    context, ca_file = tls
+    add_edition(engine)
+    with smtp_server(ssl_context=context) as box:
+        server = SmtpServer("127.0.0.1", box.port, "tls", ca_file=ca_file)
+        send(engine, replace(mail_for(box.port), server=server))
+        assert len(box.messages) == 1
