@@ -160,7 +160,9 @@ def test_a_connection_dropped_after_the_data_is_never_resent_by_itself(
     with pytest.raises(DeliveryError, match="--force"):
         send(engine, mail_for(box.port))
     assert box.messages == []  # the dropped one was never stored; nothing else was sent
-    page = TestClient(create_app(load_settings({"BRIEFING_DATABASE_URL": str(engine.url.render_as_string(hide_password=False)), "BRIEFING_LIST_ADDRESS": LIST}))).get("/editions/2026-03-10")
+    url = engine.url.render_as_string(hide_password=False)
+    settings = load_settings({"BRIEFING_DATABASE_URL": url, "BRIEFING_LIST_ADDRESS": LIST})
+    page = TestClient(create_app(settings)).get("/editions/2026-03-10")
     assert "outcome unknown" in page.text  # what the comms officer sees
     send(engine, mail_for(box.port), force=True)  # a person checked the archive
     assert len(box.messages) == 1
