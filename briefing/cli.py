@@ -621,16 +621,90 @@ def users() -> None:
     """Accounts and roles for the web app."""
 
 
-def _users_command(name: str, help_text: str) -> None:
-    @users.command(name, help=help_text)
-    def command() -> None:
-        _not_built(f"users {name}", "the curation web app issue")
+def _password(prompt: bool) -> str:
+    """From BRIEFING_NEW_PASSWORD (scripts) or typed twice, never on the command line."""
+    import os
+
+    given = os.environ.get("BRIEFING_NEW_PASSWORD")
+    if given:
+        return given
+    if not prompt:
+        raise UsageError("set BRIEFING_NEW_PASSWORD, or run this in a terminal to type it")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-_users_command("add", "Add an account with a role (admin, editor, viewer).")
-_users_command("list", "List accounts and their roles.")
-_users_command("passwd", "Set an account's password.")
-_users_command("disable", "Disable an account.")
+@users.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "editor", "viewer"]),
+    default="editor",
+    show_default=True,
+    help="viewer reads; editor curates and approves; admin also manages users and sources.",
+)
+@click.option("--email", default="", help="Where their test sends go.")
+def users_add(username: str, role: str, email: str) -> None:
+    """Add an account with a role (admin, editor, viewer).
+
+    The password is typed twice (or read from BRIEFING_NEW_PASSWORD).
+
+    Example: briefing users add amina --role editor --email amina@example.org
+    """
+    from briefing.db.engine import session_scope
+    from briefing.db.users import add_user, audit
+
+    ctx = _context()
+    password = _password(sys.stdin.isatty())
+    with session_scope(ctx.engine) as session:
+        account = add_user(session, username, password, role, email)
+        audit(session, None, "user_add", username, {"role": role, "by": "command line"})
+    click.echo(f"Added {account.username} ({account.role}).")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List accounts and their roles."""
+    from briefing.db.engine import session_scope
+    from briefing.db.users import list_users
+
+    ctx = _context()
+    with session_scope(ctx.engine, write=False) as session:
+        accounts = list_users(session)
+    for account in accounts:
+        state = " (disabled)" if account.disabled else ""
+        click.echo(f"{account.username}\t{account.role}{state}")
+    if not accounts:
+        click.echo("No accounts yet: `briefing users add NAME --role admin`.", err=True)
+
+
+@users.command("passwd")
+@click.argument("username")
+def users_passwd(username: str) -> None:
+    """Set an account's password."""
+    from briefing.db.engine import session_scope
+    from briefing.db.users import audit, set_password
+
+    ctx = _context()
+    password = _password(sys.stdin.isatty())
+    with session_scope(ctx.engine) as session:
+        set_password(session, username, password)
+        audit(session, None, "user_password", username, {"by": "command line"})
+    click.echo(f"Password of {username} changed.")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+def users_disable(username: str, enable: bool) -> None:
+    """Disable an account (its sessions end at their next request)."""
+    from briefing.db.engine import session_scope
+    from briefing.db.users import audit, set_disabled
+
+    ctx = _context()
+    with session_scope(ctx.engine) as session:
+        set_disabled(session, username, not enable)
+        audit(session, None, "user_enable" if enable else "user_disable", username)
+    click.echo(f"{username} {'enabled' if enable else 'disabled'}.")
 
 
 # --- archive --------------------------------------------------------------------------------

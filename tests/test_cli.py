@@ -39,10 +39,6 @@ def test_every_command_has_help_and_is_documented(command: tuple[str, ...]) -> N
 @pytest.mark.parametrize(
     "command",
     [
-        ("users", "add"),
-        ("users", "list"),
-        ("users", "passwd"),
-        ("users", "disable"),
         ("search", "boats"),
         ("stats",),
     ],
@@ -195,3 +191,21 @@ def test_evaluate_explain_and_model_commands(tmp_path: Path) -> None:
     assert run("model", "use", "m000000000000", BRIEFING_MODELS_DIR=str(models)).exit_code == 2
     assert run("model", "use", version, BRIEFING_MODELS_DIR=str(models)).exit_code == 0
     assert (models / "CURRENT").read_text().strip() == version
+
+
+def test_users_add_list_passwd_disable(tmp_path: Path) -> None:
+    from briefing.db.migrate import upgrade
+
+    database = f"sqlite:///{tmp_path / 'users.db'}"
+    upgrade(database)
+    password = {"BRIEFING_NEW_PASSWORD": "a long passphrase", "BRIEFING_DATABASE_URL": database}
+    added = run("users", "add", "amina", "--role", "editor", **password)
+    assert added.exit_code == 0 and added.stdout == "Added amina (editor).\n"
+    assert run("users", "add", "amina", **password).exit_code == 2  # exists already
+    short = run("users", "add", "bo", BRIEFING_NEW_PASSWORD="short", BRIEFING_DATABASE_URL=database)
+    assert short.exit_code == 2 and "12 characters" in short.stderr
+    assert run("users", "passwd", "amina", **password).exit_code == 0
+    assert run("users", "disable", "amina", BRIEFING_DATABASE_URL=database).exit_code == 0
+    listed = run("users", "list", BRIEFING_DATABASE_URL=database)
+    assert listed.stdout == "amina\teditor (disabled)\n"
+    assert run("users", "disable", "nobody", BRIEFING_DATABASE_URL=database).exit_code == 1
