@@ -21,13 +21,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
 
 from briefing.archive.queries import feed_health
 from briefing.config.settings import WEEKDAYS
 from briefing.db import lease
 from briefing.db.editions import find_edition
 from briefing.db.engine import session_scope
-from briefing.db.models import EditionStatus
+from briefing.db.models import Edition, EditionStatus
 from briefing.db.prune import prune
 from briefing.deliver.alerts import raise_alert
 from briefing.deliver.stage import recover_orphans, this_process
@@ -162,6 +163,28 @@ def run_send(ctx: Context) -> None:
     log.info("sent %s (%s): %s", day, outcome.message_id, outcome.reply)
 
 
+def run_send_requested(ctx: Context) -> None:
+    """Editions an editor approved with "send now": sent within a minute, by this process."""
+    with session_scope(ctx.engine, write=False) as session:
+        days = list(
+            session.scalars(
+                select(Edition.edition_date).where(
+                    Edition.list_address == ctx.settings.list_address,
+                    Edition.status == EditionStatus.APPROVED,
+                    Edition.send_requested_at.is_not(None),
+                    Edition.send_requested_at <= ctx.clock(),
+                )
+            )
+        )
+    for day in days:
+        try:
+            outcome = send(ctx, day)
+        except BriefingError as e:
+            log.error("send of %s (asked for now): %s", day, e)
+            continue
+        log.info("sent %s on request (%s): %s", day, outcome.message_id, outcome.reply)
+
+
 def run_retrain(ctx: Context) -> None:
     outcome = train_model(ctx)
     log.info(
@@ -199,6 +222,10 @@ def send_job() -> None:
     run_send(_ctx())
 
 
+def send_requested_job() -> None:
+    run_send_requested(_ctx())
+
+
 def retrain_job() -> None:
     run_retrain(_ctx())
 
@@ -225,6 +252,7 @@ def triggers(ctx: Context) -> dict[str, tuple[Callable[[], None], BaseTrigger, i
         "fetch": (fetch_job, IntervalTrigger(minutes=settings.fetch_every_minutes), None),
         "compose": (compose_job, daily(settings.compose_at, days), grace),
         "send": (send_job, daily(settings.send_at, days), grace),
+        "send-now": (send_requested_job, IntervalTrigger(minutes=1), None),
         "retrain": (retrain_job, daily(RETRAIN_AT, settings.retrain_weekday), 6 * 3600),
         "prune": (prune_job, daily(PRUNE_AT), 6 * 3600),
     }

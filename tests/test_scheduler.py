@@ -153,7 +153,7 @@ def test_jobs_persist_and_a_restart_keeps_their_next_runs(ctx: Context) -> None:
     missed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
     set_next_run(ctx.engine, "send", missed)
     jobs = stored_jobs(ctx)  # start-up code adds its jobs again: the missed run must stay
-    assert set(jobs) == {"fetch", "compose", "send", "retrain", "prune"}
+    assert set(jobs) == {"fetch", "compose", "send", "send-now", "retrain", "prune"}
     assert jobs["send"].next_run_time == missed
     assert jobs["send"].misfire_grace_time == 90 * 60 and jobs["fetch"].misfire_grace_time is None
 
@@ -260,6 +260,20 @@ def test_the_send_job_sends_the_approved_or_automated_edition_once(
     scheduling.run_send(ctx)  # a second run (a restart, a duplicate trigger) changes nothing
     assert len(box.messages) == (1 if sent else 0)
     assert kinds(ctx.engine) == ({alert} if alert else set())
+    ctx.close()
+
+
+def test_send_now_goes_out_within_the_minute_once(database_url: str, box: Mailbox) -> None:
+    ctx = context(database_url, TUESDAY_8AM, smtp_port=str(box.port))
+    add_edition(ctx.engine, EditionStatus.APPROVED)
+    scheduling.run_send_requested(ctx)
+    assert box.messages == []  # approved for the scheduled time only
+    with session_scope(ctx.engine) as session:
+        edition = session.scalars(select(Edition)).one()
+        edition.send_requested_at = TUESDAY_8AM - timedelta(minutes=1)
+    scheduling.run_send_requested(ctx)
+    scheduling.run_send_requested(ctx)
+    assert len(box.messages) == 1
     ctx.close()
 
 

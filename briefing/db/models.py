@@ -259,6 +259,7 @@ class Edition(Base):
     error: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)  # the MIME message as sent to the list
     sending_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the sender
+    send_requested_at: Mapped[datetime | None]  # "send now" from the page; the scheduler sends
     send_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Entries the size budget left out of the email, lowest-scored first.
     dropped_for_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -296,6 +297,7 @@ class EditionEntry(Base):
     removed_reason: Mapped[str | None] = mapped_column(String(32))
     added_by_editor: Mapped[bool] = mapped_column(Boolean, default=False)
     editor_section: Mapped[str | None] = mapped_column(String(64))  # moved there by the editor
+    lead_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_update: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     edition: Mapped[Edition] = relationship(back_populates="entries")

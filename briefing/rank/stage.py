@@ -107,9 +107,13 @@ def run_rank(
             previous = previous or next((e for e in kept if e.item_id == story.lead_item_id), None)
             # The editor's removals stay; the size budget's are decided again at compose.
             removed = bool(previous and previous.removed and previous.removed_reason != SIZE_REASON)
+            # The editor's choice of lead link stands while that report is in the story.
+            reports = {m.id for m in by_story.get(story.key, [])}
+            chosen = previous is not None and previous.lead_chosen and previous.item_id in reports
             edition.entries.append(
                 EditionEntry(
-                    item_id=story.lead_item_id,
+                    item_id=previous.item_id if chosen and previous else story.lead_item_id,
+                    lead_chosen=chosen,
                     story_id=story.key if story.key > 0 else None,
                     section=placement.section,
                     position=placement.position,
