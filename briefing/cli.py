@@ -121,6 +121,9 @@ def demo(serve: bool, port: int) -> None:
         f"Outbox:\n  {result.outbox.html}\n  {result.outbox.text}\n  {result.outbox.eml}"
     )
     if serve:
+        from briefing.demo.run import DEMO_PASSWORD, DEMO_USER
+
+        click.echo(f"Sign in as {DEMO_USER} with the password {DEMO_PASSWORD}.")
         _serve(result.settings, "127.0.0.1", port)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +19,14 @@ from click.testing import CliRunner
 
 from briefing.cli import cli
 from briefing.config.settings import load_settings
-from briefing.demo.run import DEMO_DAY, DemoResult, demo_settings, run_demo
+from briefing.demo.run import (
+    DEMO_DAY,
+    DEMO_PASSWORD,
+    DEMO_USER,
+    DemoResult,
+    demo_settings,
+    run_demo,
+)
 from briefing.demo.site import RouteToSite, SiteServer
 from briefing.pipeline import Context, compose, fetch
 from tests.conftest import FIXTURES, PG_URL
@@ -135,7 +143,17 @@ def test_demo_serves_the_preview_until_interrupted(tmp_path: Path) -> None:
                 assert process.poll() is None, process.stdout.read() if process.stdout else ""
                 time.sleep(0.5)
         assert page is not None and page.status_code == 200
-        assert "Edition of Tue 10 Mar 2026" in page.text
+        assert "Sign in" in page.text  # the curation page is behind a login
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+            form = browser.get("/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert token is not None
+            signed_in = browser.post(
+                "/login",
+                data={"username": DEMO_USER, "password": DEMO_PASSWORD, "csrf": token[1]},
+                follow_redirects=True,
+            )
+        assert "Edition of Tue 10 Mar 2026" in signed_in.text
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) in (0, 1, -signal.SIGINT)
     finally:

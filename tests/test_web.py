@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from briefing.config.settings import load_settings
-from briefing.demo.run import DemoResult, run_demo
+from briefing.db.engine import make_engine, session_scope
+from briefing.db.users import add_user
+from briefing.demo.run import DEMO_PASSWORD, DEMO_USER, DemoResult, run_demo
 from briefing.web.app import create_app
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     var = tmp_path_factory.mktemp("web") / "var"
-    result: DemoResult = run_demo(load_settings({"BRIEFING_VAR_DIR": str(var)}), say=print)
-    return TestClient(create_app(result.settings))
+    return run_demo(load_settings({"BRIEFING_VAR_DIR": str(var)}), say=print)
+
+
+def sign_in(client: TestClient, username: str = DEMO_USER, password: str = DEMO_PASSWORD) -> None:
+    form = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": token[1], "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+@pytest.fixture(scope="module")
+def client(demo: DemoResult) -> TestClient:
+    client = TestClient(create_app(demo.settings))
+    sign_in(client)
+    return client
 
 
 def test_home_goes_to_the_latest_edition(client: TestClient) -> None:
@@ -30,7 +51,7 @@ def test_edition_page(client: TestClient) -> None:
     assert page.status_code == 200
     assert "Edition of Tue 10 Mar 2026" in page.text
     assert (
-        '<iframe title="Email preview" sandbox src="/editions/2026-03-10/email.html">' in page.text
+        '<iframe title="Email preview" sandbox src="/editions/2026-03-10/email.html?v=' in page.text
     )
     assert "Top stories" in page.text and "score " in page.text
     # Why a story is where it is: its segment balance, and a warning when one-sided.
@@ -59,9 +80,6 @@ def test_healthz(client: TestClient) -> None:
 
 
 def test_healthz_without_a_database_says_503(tmp_path: Path) -> None:
-    from briefing.config.settings import load_settings
-    from briefing.web.app import create_app
-
     url = f"sqlite:///{tmp_path / 'never-migrated.db'}"
     app = create_app(load_settings({"BRIEFING_DATABASE_URL": url}))
     response = TestClient(app).get("/healthz")
@@ -69,11 +87,24 @@ def test_healthz_without_a_database_says_503(tmp_path: Path) -> None:
     assert response.json()["ok"] is False and "db upgrade" in response.json()["database"]
 
 
+def test_pages_need_a_signed_in_user(demo: DemoResult) -> None:
+    anonymous = TestClient(create_app(demo.settings))
+    for path in ("/", "/editions/2026-03-10", "/editions/2026-03-10/email.html"):
+        response = anonymous.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert anonymous.get("/healthz").status_code == 200  # the monitor needs no account
+
+
 def test_empty_database_page(tmp_path: object) -> None:
     from briefing.db.migrate import upgrade
 
     url = f"sqlite:///{tmp_path}/empty.db"
     upgrade(url)
-    app = create_app(load_settings({"BRIEFING_DATABASE_URL": url}))
-    page = TestClient(app).get("/")
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        add_user(session, "viewer", "a long passphrase", "viewer")
+    engine.dispose()
+    client = TestClient(create_app(load_settings({"BRIEFING_DATABASE_URL": url})))
+    sign_in(client, "viewer", "a long passphrase")
+    page = client.get("/")
     assert page.status_code == 200 and "No edition yet" in page.text

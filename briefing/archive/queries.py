@@ -9,9 +9,9 @@ from sqlalchemy import Engine, case, func, select
 
 from briefing.compose.context import Draft
 from briefing.config.taxonomy import Taxonomy
-from briefing.db.editions import SIZE_REASON, find_edition, load_draft
+from briefing.db.editions import SIZE_REASON, find_edition, load_draft, outlet_name
 from briefing.db.engine import session_scope
-from briefing.db.models import Edition, EditionEntry, Feed, FetchLog, Outlet
+from briefing.db.models import Alert, Edition, EditionEntry, Feed, FetchLog, Item, Outlet
 from briefing.ingest.schedule import FeedPolicy, is_silent, is_unhealthy
 from briefing.ingest.stage import FeedStatus
 
@@ -138,4 +138,109 @@ def last_successful_fetch(engine: Engine) -> datetime | None:
     with session_scope(engine, write=False) as session:
         return session.scalar(
             select(func.max(FetchLog.started_at)).where(FetchLog.status.in_(FETCH_OK))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    item_id: int
+    outlet: str
+    url: str
+    paywalled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PanelEntry:
+    """One story as the editing panel shows it, removed ones included."""
+
+    id: int
+    item_id: int
+    section: str
+    title: str
+    summary: str
+    edited: bool
+    outlet: str
+    url: str
+    removed: bool
+    removed_reason: str | None
+    added_by_editor: bool
+    score: float
+    parts: dict[str, float]
+    reports: tuple[Report, ...]  # every outlet's report of the story, for the lead choice
+
+
+@dataclass(frozen=True, slots=True)
+class CurationView:
+    version: int
+    status: str
+    intro: str
+    entries: tuple[PanelEntry, ...]
+    sent_at: datetime | None
+    message_id: str | None
+    smtp_reply: str | None
+    error: str | None
+    send_requested: bool
+    alerts: tuple[tuple[str, str, str], ...]  # kind, subject, body
+
+
+def curation_view(engine: Engine, day: date, list_address: str) -> CurationView:
+    with session_scope(engine, write=False) as session:
+        edition = find_edition(session, day, list_address)
+        story_ids = {e.story_id for e in edition.entries if e.story_id is not None}
+        reports: dict[int, list[Report]] = {}
+        if story_ids:
+            rows = session.execute(
+                select(Item, Outlet)
+                .outerjoin(Outlet, Item.outlet_id == Outlet.id)
+                .where(Item.story_id.in_(story_ids), Item.published_at < edition.window_end)
+                .order_by(Item.published_at, Item.id)
+            )
+            for item, publisher in rows:
+                name = (
+                    publisher.name if publisher else (item.publisher_name or item.publisher_domain)
+                )
+                paywalled = bool(publisher and publisher.paywalled)
+                reports.setdefault(item.story_id or 0, []).append(
+                    Report(item.id, name, item.canonical_url, paywalled)
+                )
+        entries = []
+        for entry in edition.entries:
+            item = entry.item
+            lead = outlet_name(item)
+            entries.append(
+                PanelEntry(
+                    id=entry.id,
+                    item_id=item.id,
+                    section=entry.section,
+                    title=entry.title_override or item.title,
+                    summary=entry.summary_override
+                    if entry.summary_override is not None
+                    else item.summary,
+                    edited=bool(entry.title_override or entry.summary_override is not None),
+                    outlet=lead,
+                    url=item.canonical_url,
+                    removed=entry.removed,
+                    removed_reason=entry.removed_reason,
+                    added_by_editor=entry.added_by_editor,
+                    score=entry.score,
+                    parts=dict(entry.score_parts),
+                    reports=tuple(reports.get(entry.story_id or 0, ())),
+                )
+            )
+        alerts = session.execute(
+            select(Alert.kind, Alert.subject, Alert.body)
+            .where(Alert.key == day.isoformat())
+            .order_by(Alert.created_at)
+        ).all()
+        return CurationView(
+            version=edition.version,
+            status=edition.status,
+            intro=edition.intro,
+            entries=tuple(entries),
+            sent_at=edition.sent_at,
+            message_id=edition.message_id,
+            smtp_reply=edition.smtp_reply,
+            error=edition.error,
+            send_requested=edition.send_requested_at is not None,
+            alerts=tuple((k, s, b) for k, s, b in alerts),
         )

@@ -102,6 +102,11 @@ class Settings(BaseModel):
     fetch_host_delay_seconds: float = Field(
         0.5, ge=0, le=60, description="Pause between two requests to the same host."
     )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Allow loopback and private addresses when adding a story by URL; "
+        "for tests only (cloud metadata and link-local addresses stay refused).",
+    )
     unhealthy_after_failures: int = Field(
         5, ge=1, le=100, description="Failures in a row before a feed is reported unhealthy."
     )
@@ -175,6 +180,9 @@ class Settings(BaseModel):
         "text", description="Log lines as text, or as one JSON object each."
     )
     secret_key: SecretStr = Field(SecretStr(""), description="Key that signs web sessions.")
+    web_secure_cookies: bool = Field(
+        False, description="Send the session cookie over https only (behind an https proxy)."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -8,7 +8,9 @@ from datetime import date
 from pathlib import Path
 
 from briefing.config.settings import Settings
+from briefing.db.engine import session_scope
 from briefing.db.migrate import upgrade
+from briefing.db.users import add_user
 from briefing.deliver.outbox import OutboxFiles
 from briefing.demo.site import RouteToSite, SiteServer
 from briefing.pipeline import Context, FetchSummary, compose, fetch, write_to_outbox
@@ -27,6 +29,10 @@ class DemoResult:
     outbox: OutboxFiles
     html_bytes: int
     classifier: str
+
+
+# The demo's own account on its own throwaway database (never a real one).
+DEMO_USER, DEMO_PASSWORD = "demo", "demo-briefing-2026"
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -57,6 +63,8 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> DemoResult:
             fetched = fetch(ctx, everything=True)
             rank, _draft, email = compose(ctx, DEMO_DAY)
             outbox = write_to_outbox(ctx, DEMO_DAY, email)
+            with session_scope(ctx.engine) as session:  # so the curation page can be tried
+                add_user(session, DEMO_USER, DEMO_PASSWORD, "editor", "editor@example.org")
         finally:
             ctx.close()
     return DemoResult(

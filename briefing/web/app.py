@@ -1,15 +1,28 @@
-"""The web app: for now a read-only preview of each edition, exactly as it will be sent."""
+"""The web app: sign in, the draft beside the email exactly as it will be sent, curation and
+approval. Thin: every change is one call into briefing.curate or briefing.deliver.
+
+Every page works without JavaScript (plain forms, each answered by a redirect back); htmx,
+vendored under /static, swaps the workspace instead of reloading the page when it can.
+"""
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+from starlette.middleware.sessions import SessionMiddleware
 
 from briefing.archive.queries import (
     EditionView,
+    curation_view,
     edition_view,
     last_successful_fetch,
     latest_edition_date,
@@ -18,25 +31,153 @@ from briefing.compose.context import FLAG_TEXTS, SEGMENT_LABELS, date_label
 from briefing.compose.render import SIZE_BUDGET, balance_text
 from briefing.config.settings import Settings
 from briefing.config.taxonomy import default_taxonomy
+from briefing.curate import actions
 from briefing.db import lease
-from briefing.db.engine import DatabaseError, make_engine
-from briefing.errors import NotFoundError
+from briefing.db.engine import DatabaseError, session_scope
+from briefing.db.models import Edition
+from briefing.db.users import Account, audit, authenticate
+from briefing.errors import BriefingError, NotFoundError
+from briefing.pipeline import Context, compose, send_test
 from briefing.resources import data_path
+from briefing.web.security import (
+    SESSION_USER,
+    LoginRequired,
+    LoginThrottle,
+    check_csrf,
+    csrf_token,
+    require,
+    signed_in,
+)
+
+log = logging.getLogger("briefing.web")
 
 # The email is shown in a sandboxed frame: its CSS cannot leak into the page, no script runs.
 EMAIL_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# The pages themselves: our own script and styles only, no frames from elsewhere.
+PAGE_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+SESSION_HOURS = 12
+
+Token = Annotated[str, Form()]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.database_url)
+def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> FastAPI:
+    ctx = Context(settings)
+    engine = ctx.engine
     taxonomy = default_taxonomy()
+    throttle = throttle or LoginThrottle()
+    sections = ["top-stories", *taxonomy.topics, "europe", "international"]
+    section_titles = {
+        "top-stories": "Top stories",
+        **taxonomy.topics,
+        "europe": "Europe",
+        "international": "International",
+    }
     templates = Jinja2Templates(directory=data_path("templates/web"))
-    templates.env.filters["date_label"] = date_label
-    templates.env.globals["segment_labels"] = SEGMENT_LABELS
-    templates.env.globals["size_budget"] = SIZE_BUDGET
-    templates.env.globals["flag_texts"] = FLAG_TEXTS
-    templates.env.globals["balance_text"] = balance_text
+    env = templates.env
+    env.filters["date_label"] = date_label
+    env.globals |= {
+        "segment_labels": SEGMENT_LABELS,
+        "size_budget": SIZE_BUDGET,
+        "flag_texts": FLAG_TEXTS,
+        "balance_text": balance_text,
+        "sections": sections,
+        "section_titles": section_titles,
+        "reasons": actions.REMOVE_REASONS,
+    }
+    secret = settings.secret_key.get_secret_value()
+    if not secret:
+        log.warning("secret_key is not set: sign-ins will not survive a restart")
+        secret = secrets.token_urlsafe(32)
     app = FastAPI(title="briefing", docs_url=None, redoc_url=None)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="briefing_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="lax",
+        https_only=settings.web_secure_cookies,
+    )
+    app.mount("/static", StaticFiles(directory=data_path("templates/web/static")), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[..., object]) -> Response:
+        response: Response = await call_next(request)  # type: ignore[misc]
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    def page(request: Request, name: str, status: int = 200, **values: object) -> Response:
+        values |= {"user": signed_in(engine, request), "csrf": csrf_token(request)}
+        return templates.TemplateResponse(request, name, values, status_code=status)
+
+    # --- signing in and out --------------------------------------------------------------
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "/") -> Response:
+        return page(request, "login.html", next=_local(next), error=None)
+
+    @app.post("/login")
+    def login(
+        request: Request,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        *,
+        csrf: Token = "",
+        next: Annotated[str, Form()] = "/",
+    ) -> Response:
+        check_csrf(request, csrf)
+        address = request.client.host if request.client else "?"
+        wait = throttle.wait_seconds(username, address)
+        if wait:
+            minutes = -(-wait // 60)
+            return page(
+                request,
+                "login.html",
+                429,
+                next=_local(next),
+                error=f"Too many failed attempts. Try again in {minutes} minutes.",
+            )
+        with session_scope(engine) as session:
+            user = authenticate(session, username[:100], password[:1000], datetime.now(UTC))
+            audit(
+                session,
+                user.id if user else None,
+                "login" if user else "login_failed",
+                username[:100],
+            )
+        if user is None:
+            throttle.failed(username, address)
+            return page(
+                request, "login.html", 401, next=_local(next), error="Wrong user name or password."
+            )
+        throttle.succeeded(username)
+        request.session.clear()  # a new session: nothing from before signing in carries over
+        request.session[SESSION_USER] = user.id
+        return RedirectResponse(_local(next), status_code=303)
+
+    @app.post("/logout")
+    def logout(request: Request, *, csrf: Token = "") -> Response:
+        check_csrf(request, csrf)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # --- pages ---------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        require(engine, request, "viewer")
+        day = latest_edition_date(engine, settings.list_address)
+        if day is None:
+            return page(request, "empty.html")
+        return RedirectResponse(f"/editions/{day.isoformat()}", status_code=303)
 
     def view_or_404(day: date) -> EditionView:
         try:
@@ -44,22 +185,232 @@ def create_app(settings: Settings) -> FastAPI:
         except NotFoundError:
             raise HTTPException(404, f"There is no edition for {day}.") from None
 
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> Response:
-        day = latest_edition_date(engine, settings.list_address)
-        if day is None:
-            return templates.TemplateResponse(request, "empty.html", status_code=200)
-        return RedirectResponse(f"/editions/{day.isoformat()}", status_code=303)
-
     @app.get("/editions/{day}", response_class=HTMLResponse)
-    def edition_page(request: Request, day: date) -> Response:
+    def edition_page(request: Request, day: date, notice: str = "", problem: str = "") -> Response:
+        user = require(engine, request, "viewer")
         view = view_or_404(day)
-        return templates.TemplateResponse(request, "edition.html", {"view": view})
+        panel = curation_view(engine, day, settings.list_address)
+        return page(
+            request,
+            "edition.html",
+            view=view,
+            panel=panel,
+            drafted={e.item_id: e for e in view.draft.entries},
+            can_edit=user.can("editor") and panel.status in actions.EDITABLE,
+            notice=notice[:300],
+            problem=problem[:300],
+        )
 
     @app.get("/editions/{day}/email.html", response_class=HTMLResponse)
-    def edition_email(day: date) -> Response:
+    def edition_email(request: Request, day: date) -> Response:
+        require(engine, request, "viewer")
         view = view_or_404(day)
         return HTMLResponse(view.html, headers={"Content-Security-Policy": EMAIL_CSP})
+
+    # --- curation: each form posts here and is sent back to the page -----------------------
+
+    def change(
+        request: Request,
+        day: date,
+        csrf: str,
+        version: int,
+        do: Callable[[Session, Edition, Account], str | None],
+        rebuild: bool = True,
+    ) -> Response:
+        """Check the token and the role, apply one change in one transaction, re-render the
+        email so the preview shows it, and go back to the page with what happened."""
+        check_csrf(request, csrf)
+        user = require(engine, request, "editor")
+        try:
+            with session_scope(engine) as session:
+                edition = actions.editable(session, day, settings.list_address, version)
+                notice = do(session, edition, user) or "Saved."
+            if rebuild:
+                from briefing.compose.stage import run_compose
+
+                run_compose(engine, taxonomy, day, settings.list_address)
+        except BriefingError as e:
+            return _back(day, problem=str(e))
+        return _back(day, notice=notice)
+
+    @app.post("/editions/{day}/entries/{entry_id}/move")
+    def move(
+        request: Request,
+        day: date,
+        entry_id: int,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        direction: Annotated[int, Form()],
+    ) -> Response:
+        step = -1 if direction < 0 else 1
+        return change(
+            request, day, csrf, version, lambda s, e, u: actions.move(s, e, u, entry_id, step)
+        )
+
+    @app.post("/editions/{day}/sections/{section}/order")
+    def reorder(
+        request: Request,
+        day: date,
+        section: str,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        order: Annotated[str, Form()],
+    ) -> Response:
+        ids = [int(part) for part in order.split(",") if part.strip().isdigit()]
+        return change(
+            request, day, csrf, version, lambda s, e, u: actions.reorder(s, e, u, section, ids)
+        )
+
+    @app.post("/editions/{day}/entries/{entry_id}/section")
+    def to_section(
+        request: Request,
+        day: date,
+        entry_id: int,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        section: Annotated[str, Form()],
+    ) -> Response:
+        return change(
+            request,
+            day,
+            csrf,
+            version,
+            lambda s, e, u: actions.move_to_section(s, e, u, entry_id, section, sections),
+        )
+
+    @app.post("/editions/{day}/entries/{entry_id}/remove")
+    def remove(
+        request: Request,
+        day: date,
+        entry_id: int,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        reason: Annotated[str, Form()],
+    ) -> Response:
+        return change(
+            request, day, csrf, version, lambda s, e, u: actions.remove(s, e, u, entry_id, reason)
+        )
+
+    @app.post("/editions/{day}/entries/{entry_id}/restore")
+    def restore(
+        request: Request,
+        day: date,
+        entry_id: int,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+    ) -> Response:
+        return change(
+            request, day, csrf, version, lambda s, e, u: actions.restore(s, e, u, entry_id)
+        )
+
+    @app.post("/editions/{day}/entries/{entry_id}/edit")
+    def edit(
+        request: Request,
+        day: date,
+        entry_id: int,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        title: Annotated[str, Form()] = "",
+        summary: Annotated[str, Form()] = "",
+    ) -> Response:
+        return change(
+            request,
+            day,
+            csrf,
+            version,
+            lambda s, e, u: actions.edit(s, e, u, entry_id, title, summary),
+        )
+
+    @app.post("/editions/{day}/entries/{entry_id}/lead")
+    def lead(
+        request: Request,
+        day: date,
+        entry_id: int,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        item_id: Annotated[int, Form()],
+    ) -> Response:
+        return change(
+            request,
+            day,
+            csrf,
+            version,
+            lambda s, e, u: actions.choose_lead(s, e, u, entry_id, item_id),
+        )
+
+    @app.post("/editions/{day}/intro")
+    def intro(
+        request: Request,
+        day: date,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        text: Annotated[str, Form()] = "",
+    ) -> Response:
+        return change(request, day, csrf, version, lambda s, e, u: actions.set_intro(s, e, u, text))
+
+    @app.post("/editions/{day}/approve")
+    def approve(
+        request: Request,
+        day: date,
+        *,
+        csrf: Token = "",
+        version: Annotated[int, Form()],
+        when: Annotated[str, Form()],
+    ) -> Response:
+        def do(session: Session, edition: Edition, user: Account) -> str:
+            now_wanted = when == "now"
+            actions.approve(session, edition, user, datetime.now(UTC), now_wanted)
+            if now_wanted:
+                return "Approved: it goes to the list within a minute."
+            return f"Approved for {settings.send_at:%H:%M}."
+
+        return change(request, day, csrf, version, do, rebuild=False)
+
+    @app.post("/editions/{day}/unapprove")
+    def unapprove(
+        request: Request, day: date, *, csrf: Token = "", version: Annotated[int, Form()]
+    ) -> Response:
+        return change(
+            request, day, csrf, version, lambda s, e, u: actions.unapprove(s, e, u), rebuild=False
+        )
+
+    @app.post("/editions/{day}/test")
+    def test_send(request: Request, day: date, *, csrf: Token = "") -> Response:
+        check_csrf(request, csrf)
+        user = require(engine, request, "editor")
+        with session_scope(engine, write=False) as session:
+            from briefing.db.models import User
+
+            address = (session.get(User, user.id) or User(email="")).email
+        if not address:
+            return _back(day, problem="Your account has no email address: ask an admin to add one.")
+        try:
+            send_test(ctx, day, address)
+        except BriefingError as e:
+            return _back(day, problem=str(e))
+        with session_scope(engine) as session:
+            audit(session, user.id, "test_send", f"{day} to {address}")
+        return _back(day, notice=f"A test copy went to {address}.")
+
+    @app.post("/editions/{day}/rebuild")
+    def rebuild(request: Request, day: date, *, csrf: Token = "") -> Response:
+        check_csrf(request, csrf)
+        user = require(engine, request, "editor")
+        try:
+            rank, _draft, _email = compose(ctx, day)
+        except BriefingError as e:
+            return _back(day, problem=str(e))
+        with session_scope(engine) as session:
+            audit(session, user.id, "rebuild", str(day))
+        return _back(day, notice=f"Rebuilt: {rank.entries} stories; your changes were kept.")
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -86,3 +437,15 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
+
+
+def _local(target: str) -> str:
+    """Only a path on this site: never an open redirect to another one."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _back(day: date, *, notice: str = "", problem: str = "") -> Response:
+    from urllib.parse import urlencode
+
+    query = urlencode({k: v for k, v in (("notice", notice), ("problem", problem)) if v})
+    return RedirectResponse(f"/editions/{day.isoformat()}?{query}#workspace", status_code=303)

@@ -1,0 +1,221 @@
+"""The curation app over plain HTTP (in process): sign-in, roles, CSRF, throttling, conflicts,
+escaping, and every edit reaching the email."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from briefing.config.settings import load_settings
+from briefing.db.engine import session_scope
+from briefing.db.models import AuditEntry, CurationEvent, Edition, EditionStatus
+from briefing.db.users import add_user
+from briefing.pipeline import Context, compose
+from briefing.web.app import create_app
+from briefing.web.security import LoginThrottle
+from tests.rank.test_stage import HARMONDSWORTH, LIST, add_item, at
+
+DAY = date(2026, 3, 10)
+PASSWORD = "a long passphrase"
+XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+@pytest.fixture
+def ctx(database_url: str) -> Iterator[Context]:
+    settings = load_settings(
+        {
+            "BRIEFING_DATABASE_URL": database_url,
+            "BRIEFING_LIST_ADDRESS": LIST,
+            "BRIEFING_SECRET_KEY": "test-secret-key-for-sessions",
+        }
+    )
+    ctx = Context(settings)
+    add_item(ctx.engine, "BBC News", at(9, 20), *HARMONDSWORTH)
+    add_item(ctx.engine, "Daily Mail", at(9, 21), *HARMONDSWORTH)
+    add_item(
+        ctx.engine,
+        "Sky News",
+        at(9, 22),
+        f"Hotel protest {XSS}",
+        f"Summary {XSS}",
+        topic="community-tensions",
+    )
+    add_item(
+        ctx.engine,
+        "The Guardian",
+        at(9, 23),
+        "Family reunion route reopens",
+        "Refugees will need to show an income.",
+        topic="safe-routes-resettlement",
+    )
+    compose(ctx, DAY)
+    with session_scope(ctx.engine) as session:
+        for name, role in (("ed", "editor"), ("vi", "viewer"), ("ad", "admin")):
+            add_user(session, name, PASSWORD, role, f"{name}@example.org")
+    yield ctx
+    ctx.close()
+
+
+def token(page_text: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page_text)
+    assert found is not None
+    return found[1]
+
+
+def version(page_text: str) -> int:
+    found = re.search(r'name="version" value="(\d+)"', page_text)
+    assert found is not None
+    return int(found[1])
+
+
+def signed_in(ctx: Context, username: str, throttle: LoginThrottle | None = None) -> TestClient:
+    client = TestClient(create_app(ctx.settings, throttle=throttle))
+    csrf = token(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return client
+
+
+def entries(ctx: Context) -> dict[str, int]:
+    with session_scope(ctx.engine, write=False) as session:
+        edition = session.scalars(select(Edition)).one()
+        return {e.item.title: e.id for e in edition.entries}
+
+
+def post(client: TestClient, path: str, **form: object) -> str:
+    page = client.get(f"/editions/{DAY}")
+    data = {"csrf": token(page.text), "version": version(page.text)} | form
+    response = client.post(f"/editions/{DAY}{path}", data=data)
+    assert response.status_code == 200
+    return response.text
+
+
+def test_an_editor_curates_and_every_change_reaches_the_email(ctx: Context) -> None:
+    editor = signed_in(ctx, "ed")
+    ids = entries(ctx)
+    harmondsworth = ids[HARMONDSWORTH[0]]
+    page = post(
+        editor,
+        f"/entries/{harmondsworth}/edit",
+        title="Harmondsworth: damning report",
+        summary="Inspectors found worse conditions.",
+    )
+    assert "Saved." in page
+    post(editor, "/intro", text="No edition on Friday.")
+    reunion = ids["Family reunion route reopens"]
+    post(editor, f"/entries/{reunion}/remove", reason="low_value")
+    with session_scope(ctx.engine, write=False) as session:
+        html = session.scalars(select(Edition.html)).one()
+    assert "Harmondsworth: damning report" in html and "No edition on Friday." in html
+    assert "Family reunion route reopens" not in html
+    post(editor, f"/entries/{reunion}/restore")
+    with session_scope(ctx.engine, write=False) as session:
+        assert "Family reunion route reopens" in session.scalars(select(Edition.html)).one()
+        events = [e.action for e in session.scalars(select(CurationEvent))]
+        audit = [a.action for a in session.scalars(select(AuditEntry))]
+    assert events == ["edit", "remove", "restore"] or set(events) >= {"remove", "restore"}
+    assert {"login", "edit", "intro", "remove", "restore"} <= set(audit)
+
+
+def test_a_stale_page_gets_a_conflict_not_a_silent_overwrite(ctx: Context) -> None:
+    first, second = signed_in(ctx, "ed"), signed_in(ctx, "ad")
+    stale = first.get(f"/editions/{DAY}").text
+    post(second, "/intro", text="Mine.")
+    response = first.post(
+        f"/editions/{DAY}/intro",
+        data={"csrf": token(stale), "version": version(stale), "text": "Theirs."},
+    )
+    assert "someone else changed this edition" in response.text
+    with session_scope(ctx.engine, write=False) as session:
+        assert session.scalars(select(Edition.intro)).one() == "Mine."
+
+
+def test_state_changes_need_the_csrf_token(ctx: Context) -> None:
+    editor = signed_in(ctx, "ed")
+    page = editor.get(f"/editions/{DAY}").text
+    for sent in ("", "forged-token"):
+        response = editor.post(
+            f"/editions/{DAY}/intro", data={"csrf": sent, "version": version(page), "text": "x"}
+        )
+        assert response.status_code == 403
+    with session_scope(ctx.engine, write=False) as session:
+        assert session.scalars(select(Edition.intro)).one() == ""
+    # A login form posted from another site has no token either.
+    anonymous = TestClient(create_app(ctx.settings))
+    refused = anonymous.post("/login", data={"username": "ed", "password": PASSWORD, "csrf": "x"})
+    assert refused.status_code == 403
+
+
+def test_viewers_read_and_only_editors_change(ctx: Context) -> None:
+    viewer = signed_in(ctx, "vi")
+    page = viewer.get(f"/editions/{DAY}")
+    assert page.status_code == 200 and "Approve" not in page.text and "Remove" not in page.text
+    response = viewer.post(
+        f"/editions/{DAY}/approve",
+        data={"csrf": token(page.text), "version": 1, "when": "now"},
+    )
+    assert response.status_code == 403
+    with session_scope(ctx.engine, write=False) as session:
+        assert session.scalars(select(Edition.status)).one() == EditionStatus.DRAFT
+
+
+def test_approving_for_now_asks_the_scheduler_to_send(ctx: Context) -> None:
+    editor = signed_in(ctx, "ed")
+    page = post(editor, "/approve", when="now")
+    assert "within a minute" in page
+    with session_scope(ctx.engine, write=False) as session:
+        edition = session.scalars(select(Edition)).one()
+        assert edition.status == EditionStatus.APPROVED and edition.send_requested_at is not None
+
+
+def test_failed_logins_are_throttled(ctx: Context) -> None:
+    throttle = LoginThrottle(per_name=3)
+    client = TestClient(create_app(ctx.settings, throttle=throttle))
+    csrf = token(client.get("/login").text)
+    codes = [
+        client.post(
+            "/login", data={"username": "ed", "password": "wrong", "csrf": csrf}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+    right = client.post("/login", data={"username": "ed", "password": PASSWORD, "csrf": csrf})
+    assert right.status_code == 429 and "Try again in" in right.text  # even the right password
+
+
+def test_feed_text_is_inert_in_the_page_and_the_email(ctx: Context) -> None:
+    editor = signed_in(ctx, "ed")
+    page = editor.get(f"/editions/{DAY}").text
+    email = editor.get(f"/editions/{DAY}/email.html").text
+    for html in (page, email):
+        assert "<script>alert(1)</script>" not in html
+        assert 'onerror="alert(2)"' not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    headers = editor.get(f"/editions/{DAY}").headers
+    assert "script-src" not in headers["content-security-policy"]  # 'self' only, by default-src
+    assert "default-src 'self'" in headers["content-security-policy"]
+
+
+def test_sign_out_ends_the_session(ctx: Context) -> None:
+    editor = signed_in(ctx, "ed")
+    page = editor.get(f"/editions/{DAY}").text
+    editor.post("/logout", data={"csrf": token(page)})
+    assert editor.get(f"/editions/{DAY}", follow_redirects=False).status_code == 303
+
+
+def test_sessions_end_when_an_account_is_disabled(ctx: Context) -> None:
+    editor = signed_in(ctx, "ed")
+    with session_scope(ctx.engine) as session:
+        from briefing.db.users import set_disabled
+
+        set_disabled(session, "ed")
+    assert editor.get(f"/editions/{DAY}", follow_redirects=False).status_code == 303
