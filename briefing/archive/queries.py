@@ -244,3 +244,59 @@ def curation_view(engine: Engine, day: date, list_address: str) -> CurationView:
             send_requested=edition.send_requested_at is not None,
             alerts=tuple((k, s, b) for k, s, b in alerts),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownPublisher:
+    domain: str
+    name: str
+    items: int
+    last_seen: datetime
+
+
+def unknown_publishers(engine: Engine, now: datetime, days: int = 30) -> list[UnknownPublisher]:
+    """Publishers of recent items that match no outlet (Google News brings many), most first."""
+    with session_scope(engine, write=False) as session:
+        rows = session.execute(
+            select(
+                Item.publisher_domain,
+                func.max(Item.publisher_name),
+                func.count(Item.id),
+                func.max(Item.published_at),
+            )
+            .where(
+                Item.outlet_id.is_(None),
+                Item.publisher_domain != "",
+                Item.published_at >= now - timedelta(days=days),
+            )
+            .group_by(Item.publisher_domain)
+            .order_by(func.count(Item.id).desc(), Item.publisher_domain)
+            .limit(200)
+        ).all()
+    return [UnknownPublisher(d, n or d, c, last) for d, n, c, last in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class OutletView:
+    slug: str
+    name: str
+    segment: str | None
+    paywalled: bool
+    domains: tuple[str, ...]
+    feeds: tuple[tuple[int, str, str, bool], ...]  # id, name, url, active
+
+
+def outlets(engine: Engine) -> list[OutletView]:
+    with session_scope(engine, write=False) as session:
+        rows = session.scalars(
+            select(Outlet).where(Outlet.is_aggregator.is_(False)).order_by(Outlet.name)
+        ).all()
+        feeds: dict[int, list[tuple[int, str, str, bool]]] = {}
+        for feed in session.scalars(select(Feed).order_by(Feed.name)):
+            feeds.setdefault(feed.outlet_id, []).append((feed.id, feed.name, feed.url, feed.active))
+        return [
+            OutletView(
+                o.slug, o.name, o.segment, o.paywalled, tuple(o.domains), tuple(feeds.get(o.id, ()))
+            )
+            for o in rows
+        ]

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -24,14 +25,19 @@ from briefing.archive.queries import (
     EditionView,
     curation_view,
     edition_view,
+    feed_health,
     last_successful_fetch,
     latest_edition_date,
+    outlets,
+    unknown_publishers,
 )
+from briefing.classify.model import ItemText
 from briefing.compose.context import FLAG_TEXTS, SEGMENT_LABELS, date_label
 from briefing.compose.render import SIZE_BUDGET, balance_text
 from briefing.config.settings import Settings
 from briefing.config.taxonomy import default_taxonomy
 from briefing.curate import actions
+from briefing.curate import outlets as outlet_actions
 from briefing.db import lease
 from briefing.db.engine import DatabaseError, session_scope
 from briefing.db.models import Edition
@@ -411,6 +417,95 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         with session_scope(engine) as session:
             audit(session, user.id, "rebuild", str(day))
         return _back(day, notice=f"Rebuilt: {rank.entries} stories; your changes were kept.")
+
+    @app.get("/editions/{day}/entries/{entry_id}/why", response_class=HTMLResponse)
+    def why(request: Request, day: date, entry_id: int) -> Response:
+        """The words that pushed the story's relevance and topics up or down."""
+        require(engine, request, "viewer")
+        panel = curation_view(engine, day, settings.list_address)
+        entry = next((e for e in panel.entries if e.id == entry_id), None)
+        if entry is None:
+            raise HTTPException(404, "No such story in this edition.")
+        with session_scope(engine, write=False) as session:
+            from briefing.db.models import Item
+
+            item = session.get(Item, entry.item_id)
+            text = ItemText(item.title, item.summary, item.full_text or "") if item else None
+        explain = getattr(ctx.classifier, "explain", None)
+        explanation = explain(text) if explain and text else None
+        return page(request, "why.html", entry=entry, explanation=explanation)
+
+    @app.get("/feeds", response_class=HTMLResponse)
+    def feeds_page(request: Request) -> Response:
+        require(engine, request, "viewer")
+        views = feed_health(engine, datetime.now(UTC), ctx.feed_policy)
+        return page(request, "feeds.html", feeds=views)
+
+    @app.get("/outlets", response_class=HTMLResponse)
+    def outlets_page(request: Request, notice: str = "", problem: str = "") -> Response:
+        user = require(engine, request, "viewer")
+        return page(
+            request,
+            "outlets.html",
+            unknown=unknown_publishers(engine, datetime.now(UTC)),
+            outlets=outlets(engine),
+            segments=taxonomy.segments,
+            can_assign=user.can("editor"),
+            can_admin=user.can("admin"),
+            notice=notice[:300],
+            problem=problem[:300],
+        )
+
+    def outlet_change(
+        request: Request, csrf: str, role: str, do: Callable[[Session, Account], str]
+    ) -> Response:
+        check_csrf(request, csrf)
+        user = require(engine, request, role)
+        try:
+            with session_scope(engine) as session:
+                notice = do(session, user)
+        except BriefingError as e:
+            return RedirectResponse(f"/outlets?{urlencode({'problem': str(e)})}", status_code=303)
+        return RedirectResponse(f"/outlets?{urlencode({'notice': notice})}", status_code=303)
+
+    @app.post("/outlets/assign")
+    def assign(
+        request: Request,
+        *,
+        csrf: Token = "",
+        domain: Annotated[str, Form()],
+        segment: Annotated[str, Form()],
+    ) -> Response:
+        def do(session: Session, user: Account) -> str:
+            outlet = outlet_actions.assign_segment(session, user, taxonomy, domain, segment)
+            return f"{outlet.name} now counts as {SEGMENT_LABELS.get(segment, segment)}."
+
+        return outlet_change(request, csrf, "editor", do)
+
+    @app.post("/outlets/{slug}")
+    def edit_outlet(
+        request: Request,
+        slug: str,
+        *,
+        csrf: Token = "",
+        segment: Annotated[str, Form()],
+        paywalled: Annotated[bool, Form()] = False,
+    ) -> Response:
+        def do(session: Session, user: Account) -> str:
+            outlet_actions.edit_outlet(session, user, taxonomy, slug, segment, paywalled)
+            return "Outlet saved."
+
+        return outlet_change(request, csrf, "admin", do)
+
+    @app.post("/feeds/{feed_id}/active")
+    def feed_active(
+        request: Request, feed_id: int, *, csrf: Token = "", active: Annotated[bool, Form()] = False
+    ) -> Response:
+        def do(session: Session, user: Account) -> str:
+            outlet_actions.set_feed_active(session, user, feed_id, active)
+            return "Feed switched on." if active else "Feed switched off."
+
+        return outlet_change(request, csrf, "admin", do)
 
     @app.get("/healthz")
     def healthz() -> Response:

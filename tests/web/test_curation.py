@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from briefing.config.settings import load_settings
 from briefing.db.engine import session_scope
-from briefing.db.models import AuditEntry, CurationEvent, Edition, EditionStatus
+from briefing.db.models import AuditEntry, CurationEvent, Edition, EditionStatus, ItemLabel
 from briefing.db.users import add_user
 from briefing.pipeline import Context, compose
 from briefing.web.app import create_app
@@ -219,3 +219,42 @@ def test_sessions_end_when_an_account_is_disabled(ctx: Context) -> None:
 
         set_disabled(session, "ed")
     assert editor.get(f"/editions/{DAY}", follow_redirects=False).status_code == 303
+
+
+def test_feed_health_and_outlet_pages(ctx: Context) -> None:
+    with session_scope(ctx.engine) as session:
+        from briefing.db.models import Item
+
+        stray = session.scalars(select(Item)).first()
+        assert stray is not None
+        stray.outlet_id, stray.publisher_domain = None, "newsroom.example.org"
+        stray.publisher_name = "Example Newsroom"
+        stray.published_at = datetime.now(UTC)  # the page lists the last 30 days
+    viewer, editor, admin = signed_in(ctx, "vi"), signed_in(ctx, "ed"), signed_in(ctx, "ad")
+    assert "Feed health" in viewer.get("/feeds").text
+    page = viewer.get("/outlets").text
+    assert "Example Newsroom" in page and "Assign" not in page  # viewers only read
+    forbidden = viewer.post(
+        "/outlets/assign",
+        data={"csrf": token(page), "domain": "newsroom.example.org", "segment": "local-regional"},
+    )
+    assert forbidden.status_code == 403
+    page = editor.get("/outlets").text
+    done = editor.post(
+        "/outlets/assign",
+        data={"csrf": token(page), "domain": "newsroom.example.org", "segment": "local-regional"},
+    )
+    assert "Example Newsroom now counts as local" in done.text
+    with session_scope(ctx.engine, write=False) as session:
+        label = session.get(ItemLabel, stray.id)
+        assert label is not None and label.segment == "local-regional"
+    assert "Switch off" not in editor.get("/outlets").text  # feeds are the admin's
+    assert "Known outlets" in admin.get("/outlets").text
+
+
+def test_why_a_story_is_there(ctx: Context) -> None:
+    viewer = signed_in(ctx, "vi")
+    entry_id = entries(ctx)[HARMONDSWORTH[0]]
+    page = viewer.get(f"/editions/{DAY}/entries/{entry_id}/why")
+    assert page.status_code == 200 and "Score" in page.text
+    assert "Relevance" in page.text or "keyword baseline" in page.text
