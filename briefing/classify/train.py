@@ -6,7 +6,7 @@ Deterministic: the same examples give the same model and the same version name.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -16,19 +16,23 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
+from scipy.sparse import csr_matrix, diags
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
 
 from briefing.classify.data import Example, data_hash
 from briefing.classify.evaluate import Evaluation, evaluate
-from briefing.classify.model import ItemText, Prediction
+from briefing.classify.model import ItemText
 from briefing.classify.trained import (
-    CHAR_WEIGHT,
     META_FILE,
     MODEL_FILE,
-    TITLE_WEIGHT,
+    Linear,
+    MainTopicMargin,
+    Scores,
     TrainedClassifier,
+    decide,
     featurize,
     file_sha256,
     load_trained,
@@ -43,24 +47,17 @@ CURRENT = "CURRENT"  # the file naming the model the pipeline uses
 FEEDBACK_WEIGHT = 3  # a curator's correction counts as this many seed examples
 REGRESSION_TOLERANCE = 0.005  # F1 a new model may lose on the held-back slice and still win
 
-
-def _logistic() -> LogisticRegression:
-    return LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000)  # rare labels
-
-
-def _fit_label(
-    features: Any, truth: np.ndarray, folds: Any
-) -> tuple[tuple[LogisticRegression, LogisticRegression], np.ndarray]:
-    """A logistic regression and its Platt calibrator, fitted on the regression's out-of-fold
-    scores (sigmoid, not isotonic: a few hundred positives would overfit isotonic). Returns
-    the pair and the calibrated out-of-fold probabilities the threshold is tuned on."""
-    scores = cross_val_predict(_logistic(), features, truth, cv=folds, method="decision_function")
-    calibrator = LogisticRegression().fit(scores.reshape(-1, 1), truth)
-    probabilities = calibrator.predict_proba(scores.reshape(-1, 1))[:, 1]
-    return (_logistic().fit(features, truth), calibrator), probabilities
+# The recipe, chosen by 5-fold cross-validation on the seed data (classifiers/README.md).
+TITLE_WEIGHT = 1.0  # title words are also in the title-and-body block: they count twice
+CHAR_WEIGHT = 1.5
+SVM_C = 0.5
+NB_ALPHA = 1.0  # smoothing of the log-count ratios
+TOPIC_SHARE = 0.5  # see trained.choose_topics
 
 
-def _vectorizers() -> dict[str, TfidfVectorizer]:
+def _vectorizers() -> list[tuple[str, TfidfVectorizer, float]]:
+    """Word 1-2-grams of the title and of title and body together (so a title-only item
+    shares its weights with the words of full items), character 3-5-grams of both."""
     words = {
         "ngram_range": (1, 2),
         "sublinear_tf": True,
@@ -69,18 +66,102 @@ def _vectorizers() -> dict[str, TfidfVectorizer]:
         "strip_accents": "unicode",
         "stop_words": "english",
     }
-    return {
-        "title_words": TfidfVectorizer(**words),
-        "body_words": TfidfVectorizer(**words),
-        "chars": TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(3, 5),
-            sublinear_tf=True,
-            min_df=3,
-            max_features=60_000,
-            strip_accents="unicode",
-        ),
-    }
+    chars = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(3, 5),
+        sublinear_tf=True,
+        min_df=3,
+        max_features=60_000,
+        strip_accents="unicode",
+    )
+    return [
+        ("title", TfidfVectorizer(**words), TITLE_WEIGHT),
+        ("both", TfidfVectorizer(**words), 1.0),
+        ("both", chars, CHAR_WEIGHT),
+    ]
+
+
+def _svm() -> LinearSVC:
+    return LinearSVC(C=SVM_C, class_weight="balanced", random_state=SEED)  # rare labels
+
+
+def _logistic() -> LogisticRegression:
+    return LogisticRegression(C=8.0, class_weight="balanced", max_iter=3000)
+
+
+def log_count_ratio(features: csr_matrix, truth: np.ndarray) -> np.ndarray:
+    """NB-SVM's log-count ratio (Wang and Manning, 2012): for each feature, the log of how
+    much more often it occurs in the label's items than in the others, smoothed."""
+    present = (features > 0).astype(np.float64)
+    inside = NB_ALPHA + np.asarray(present[truth].sum(axis=0)).ravel()
+    outside = NB_ALPHA + np.asarray(present[~truth].sum(axis=0)).ravel()
+    return np.asarray(np.log(inside / inside.sum()) - np.log(outside / outside.sum()))
+
+
+def _scaled_svm(features: csr_matrix, truth: np.ndarray, scale: np.ndarray) -> Linear:
+    """A linear SVM on features multiplied by `scale`, with the scale folded into its weights
+    so that it scores unscaled features."""
+    svm = _svm().fit((features @ diags(scale)).tocsr(), truth)
+    return Linear((svm.coef_[0] * scale).astype(np.float32), float(svm.intercept_[0]))
+
+
+def fit_relevance(features: csr_matrix, truth: np.ndarray) -> Linear:
+    """NB-SVM: the features that separate migration news from the rest, either way, count
+    for more before the margin is fitted."""
+    return _scaled_svm(features, truth, log_count_ratio(features, truth))
+
+
+def fit_main_topic(features: csr_matrix, main: np.ndarray) -> MainTopicMargin:
+    """One-vs-rest linear SVMs over 0 = not migration news and 1.. = the item's main topic."""
+    svm = _svm().fit(features, main)
+    if len(svm.classes_) == 2:  # one topic only: a single score, news against the rest
+        return MainTopicMargin(
+            np.column_stack([np.zeros_like(svm.coef_[0]), svm.coef_[0]]).astype(np.float32),
+            np.array([0.0, svm.intercept_[0]]),
+        )
+    return MainTopicMargin(svm.coef_.T.astype(np.float32), svm.intercept_)
+
+
+def fit_topic(features: csr_matrix, truth: np.ndarray) -> Linear:
+    """The mean of two linear SVMs' scores (a linear score too): one on the features as they
+    are, one on features scaled by how strongly they tell the topic from the others, either
+    way (0.5 + 0.5 |log-count ratio|: signed ratios, as for relevance, did worse here)."""
+    plain = _svm().fit(features, truth)
+    scaled = _scaled_svm(features, truth, 0.5 + 0.5 * np.abs(log_count_ratio(features, truth)))
+    return Linear(
+        ((plain.coef_[0] + scaled.coef_) / 2).astype(np.float32),
+        float(plain.intercept_[0] + scaled.intercept_) / 2,
+    )
+
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+def _cross_fit(
+    fit: Callable[[csr_matrix, np.ndarray], Any],
+    features: csr_matrix,
+    labels: np.ndarray,
+    rows: np.ndarray,
+    folds: Folds,
+) -> tuple[Any, np.ndarray]:
+    """The scorer fitted on the `rows` (a mask), and every item's out-of-fold score: in each
+    fold, a scorer fitted on the other folds' `rows` scores all the fold's items (so an item
+    wrongly judged relevant gets the topics it would get in the briefing)."""
+    out_of_fold = np.zeros(features.shape[0])
+    for train_index, test_index in folds:
+        train_rows = train_index[rows[train_index]]
+        scorer = fit(features[train_rows], labels[train_rows])
+        out_of_fold[test_index] = scorer.decision_function(features[test_index])
+    return fit(features[rows], labels[rows]), out_of_fold
+
+
+def _calibrate(
+    scores: np.ndarray, truth: np.ndarray, rows: np.ndarray
+) -> tuple[LogisticRegression, np.ndarray]:
+    """A Platt (sigmoid) calibrator fitted on the `rows`' out-of-fold scores (not isotonic: a
+    few hundred positives would overfit it), and every item's calibrated probability."""
+    calibrator = LogisticRegression().fit(scores[rows].reshape(-1, 1), truth[rows])
+    return calibrator, calibrator.predict_proba(scores.reshape(-1, 1))[:, 1]
 
 
 def _items(examples: Sequence[Example]) -> list[ItemText]:
@@ -106,117 +187,96 @@ class TrainingResult:
 
 
 def train(examples: Sequence[Example], taxonomy: Taxonomy) -> TrainingResult:
-    """Fit relevance, topics and region; tune each label's threshold on out-of-fold scores.
+    """Fit relevance, topics and region; calibrate each and tune its threshold on
+    out-of-fold scores.
+
+    Relevance is the mean of two calibrated probabilities: an NB-SVM's, and how far an
+    item's likeliest main topic beats "not migration news". Each topic is a linear score on
+    the relevant items (see `fit_topic`); region a multinomial logistic regression on them.
 
     Examples with a weight above 1 (the curator's feedback) are repeated for the final fit
-    and left out of the cross-validation, which measures the seed data only."""
+    and left out of the cross-validation's scores, which measure the seed data only."""
     if not any(e.relevant for e in examples) or all(e.relevant for e in examples):
         raise UsageError("training needs both relevant and irrelevant examples")
     topics, regions = tuple(taxonomy.topics), tuple(taxonomy.regions)
     scarce = [t for t in topics if sum(t in e.topics for e in examples if e.relevant) < FOLDS]
     if scarce:
         raise UsageError(f"too few examples (under {FOLDS}) for: {', '.join(scarce)}")
+    untopical = [e.id for e in examples if e.relevant and not e.topics]
+    if untopical:
+        raise UsageError(f"relevant examples without a topic: {', '.join(untopical[:5])}")
     fitted = [e for e in examples for _ in range(max(1, round(e.weight)))]
 
-    parts: dict[str, Any] = dict(_vectorizers())
-    titles, bodies = texts(_items(fitted))
-    parts["title_words"].fit(titles)
-    parts["body_words"].fit(bodies)
-    parts["chars"].fit([f"{t} {b}" for t, b in zip(titles, bodies, strict=True)])
-
-    # Thresholds and calibration are tuned on the seed data's out-of-fold scores; the final
-    # fit also sees the curator's feedback, repeated by its weight.
+    blocks = _vectorizers()
+    sources = texts(_items(fitted))
+    for text, vectorizer, _weight in blocks:
+        vectorizer.fit(sources[text])
+    parts: dict[str, Any] = {"blocks": blocks, "topic_share": TOPIC_SHARE}
     features = featurize(parts, _items(fitted))
+
+    # Calibration and thresholds are tuned on the seed data's out-of-fold scores; the final
+    # fit also sees the curator's feedback, repeated by its weight.
     is_seed = np.array([e.weight <= 1 for e in fitted])
     relevant = np.array([e.relevant for e in fitted])
-    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
-    parts["relevance"], oof_relevance = _fit_label(features, relevant, folds)
+    everything = np.ones(len(fitted), dtype=bool)
+    folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(features, relevant))
+
+    main_topic = np.array([topics.index(e.topics[0]) + 1 if e.relevant else 0 for e in fitted])
+    members, member_probabilities = [], []
+    for fit, labels in ((fit_relevance, relevant), (fit_main_topic, main_topic)):
+        scorer, out_of_fold = _cross_fit(fit, features, labels, everything, folds)
+        calibrator, probabilities = _calibrate(out_of_fold, relevant, everything)
+        members.append((scorer, calibrator))
+        member_probabilities.append(probabilities)
+    parts["relevance"] = members
+    oof_relevance = np.mean(member_probabilities, axis=0)
     thresholds = {"relevance": best_threshold(relevant[is_seed], oof_relevance[is_seed])}
 
-    on_topic = np.flatnonzero(relevant)
-    topic_folds = KFold(FOLDS, shuffle=True, random_state=SEED)
-    pairs, oof_columns = [], []
+    pairs, oof_topics = [], []
     for slug in topics:
-        truth = np.array([slug in fitted[i].topics for i in on_topic])
-        pair, oof = _fit_label(features[on_topic], truth, topic_folds)
-        pairs.append(pair)
-        oof_columns.append(oof)
-        seed_rows = is_seed[on_topic]
-        thresholds[slug] = best_threshold(truth[seed_rows], oof[seed_rows])
+        truth = np.array([slug in e.topics for e in fitted])
+        scorer, out_of_fold = _cross_fit(fit_topic, features, truth, relevant, folds)
+        calibrator, probabilities = _calibrate(out_of_fold, truth, relevant)
+        pairs.append((scorer, calibrator))
+        oof_topics.append(probabilities)
+        tuned = is_seed & relevant
+        thresholds[slug] = best_threshold(truth[tuned], probabilities[tuned])
     parts["topics"] = pairs
-    region_labels = np.array([fitted[i].region or "uk" for i in on_topic])
-    oof_regions = cross_val_predict(
-        _logistic(), features[on_topic], region_labels, cv=topic_folds, method="predict_proba"
-    )
-    parts["region"] = _logistic().fit(features[on_topic], region_labels)
 
-    seed_index = np.flatnonzero(is_seed)
-    seed_on_topic = np.flatnonzero(is_seed[on_topic])
+    region_labels = np.array([e.region or "uk" for e in fitted])
+    parts["region"] = _logistic().fit(features[relevant], region_labels[relevant])
+    region_names = [str(r) for r in parts["region"].classes_]
+    oof_regions = np.zeros((len(fitted), len(region_names)))
+    for train_index, test_index in folds:
+        train_rows = train_index[relevant[train_index]]
+        region_model = _logistic().fit(features[train_rows], region_labels[train_rows])
+        columns = [region_names.index(str(r)) for r in region_model.classes_]  # a fold may lack one
+        oof_regions[np.ix_(test_index, columns)] = region_model.predict_proba(features[test_index])
+
     # The version names the data and the recipe: change either and it is a new model.
     recipe = repr(
         (
-            parts["title_words"].get_params(),
-            parts["chars"].get_params(),
+            [(text, v.get_params(), weight) for text, v, weight in blocks],
+            _svm().get_params(),
             _logistic().get_params(),
-            TITLE_WEIGHT,
-            CHAR_WEIGHT,
+            NB_ALPHA,
+            TOPIC_SHARE,
             FOLDS,
             SEED,
         )
     )
     version = "m" + sha256((data_hash(examples) + recipe).encode()).hexdigest()[:12]
     model = TrainedClassifier(version, parts, thresholds, topics, regions)
-    seed = [fitted[i] for i in seed_index]
-    oof_predictions = _oof_predictions(
-        seed,
-        oof_relevance[seed_index],
-        np.column_stack(oof_columns)[seed_on_topic],
-        oof_regions[seed_on_topic],
-        np.searchsorted(seed_index, on_topic[seed_on_topic]),
-        thresholds,
-        topics,
-        [str(r) for r in parts["region"].classes_],
+    seed = np.flatnonzero(is_seed)
+    oof = Scores(
+        oof_relevance[seed],
+        np.column_stack(oof_topics)[seed],
+        oof_regions[seed],
+        region_names,
     )
-    return TrainingResult(model, evaluate(seed, oof_predictions, topics, regions))
-
-
-def _oof_predictions(
-    seed: Sequence[Example],
-    relevance: np.ndarray,
-    topic_scores: np.ndarray,
-    region_scores: np.ndarray,
-    on_topic: np.ndarray,
-    thresholds: dict[str, float],
-    topics: Sequence[str],
-    region_names: Sequence[str],
-) -> list[Prediction]:
-    """Out-of-fold predictions, shaped as the model would give them. Topics and regions were
-    cross-validated on the relevant items only, so they are judged where relevance is right."""
-    row_of = {int(i): n for n, i in enumerate(on_topic)}
-    predictions = []
-    for i in range(len(seed)):
-        if relevance[i] < thresholds["relevance"]:
-            predictions.append(Prediction(False, float(relevance[i]), (), None))
-            continue
-        if i not in row_of:  # a false positive: no out-of-fold topic scores exist for it
-            predictions.append(Prediction(True, float(relevance[i]), (), None))
-            continue
-        n = row_of[i]
-        chosen = [
-            (s, float(topic_scores[n, k]))
-            for k, s in enumerate(topics)
-            if topic_scores[n, k] >= thresholds[s]
-        ]
-        if not chosen:
-            k = int(np.argmax(topic_scores[n]))
-            chosen = [(topics[k], float(topic_scores[n, k]))]
-        region = region_names[int(np.argmax(region_scores[n]))]
-        predictions.append(
-            Prediction(
-                True, float(relevance[i]), tuple(sorted(chosen, key=lambda t: -t[1]))[:3], region
-            )
-        )
-    return predictions
+    predictions = decide(oof, thresholds, topics, TOPIC_SHARE)
+    seed_examples = [fitted[i] for i in seed]
+    return TrainingResult(model, evaluate(seed_examples, predictions, topics, regions))
 
 
 def save_model(

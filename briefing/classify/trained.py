@@ -6,6 +6,20 @@ and the SHA-256 of model.joblib). joblib runs pickle, so a model is loaded only 
 bytes match the hash its metadata recorded at training and its scikit-learn version is ours;
 models are our own artefacts, never downloaded. (skops, the safe format, took six seconds to
 load the vocabularies; joblib takes half a second.)
+
+The parts (see train.py for how each is fitted):
+
+- "blocks": the feature blocks, each (text, vectorizer, weight) with text one of "title",
+  "body" or "both"; the weights live in the artefact, so a model keeps its own.
+- "relevance": members, each a (scorer, Platt calibrator) pair; the relevance probability is
+  the mean of their calibrated probabilities.
+- "topics": one (scorer, calibrator) pair per topic, in the taxonomy's order.
+- "region": a multinomial logistic regression.
+- "topic_share": the decision rule's share (see `choose_topics`).
+
+A scorer is anything with `decision_function(features)` and `coef_`: this module's `Linear`
+and `MainTopicMargin`, or the logistic regressions of models made before them, which
+`_first_recipe` reads into this layout so that a rollback to one still works.
 """
 
 from __future__ import annotations
@@ -25,37 +39,60 @@ from scipy.sparse import csr_matrix, hstack
 from briefing.classify.model import ItemText, Prediction
 from briefing.errors import ConfigError
 
-# Weights of the three feature blocks, chosen by 5-fold cross-validation on the seed data.
-TITLE_WEIGHT = 1.0
 BODY_CHARS = 2000  # of the full text, after the summary
-CHAR_WEIGHT = 1.5
+MAX_TOPICS = 3
 MODEL_FILE = "model.joblib"
 META_FILE = "metadata.json"
 
 
-def texts(items: Sequence[ItemText]) -> tuple[list[str], list[str]]:
+def texts(items: Sequence[ItemText]) -> dict[str, list[str]]:
+    """The texts the feature blocks read: the title, the body (summary and the start of the
+    full text) and both together."""
     titles = [item.title for item in items]
     bodies = [f"{item.summary} {item.full_text[:BODY_CHARS]}".strip() for item in items]
-    return titles, bodies
+    both = [f"{t} {b}".strip() for t, b in zip(titles, bodies, strict=True)]
+    return {"title": titles, "body": bodies, "both": both}
 
 
 def featurize(parts: dict[str, Any], items: Sequence[ItemText]) -> csr_matrix:
-    """Word n-grams of the title and of the body, and character n-grams of both."""
-    titles, bodies = texts(items)
-    both = [f"{t} {b}" for t, b in zip(titles, bodies, strict=True)]
-    return hstack(
-        [
-            parts["title_words"].transform(titles) * TITLE_WEIGHT,
-            parts["body_words"].transform(bodies),
-            parts["chars"].transform(both) * CHAR_WEIGHT,
-        ]
-    ).tocsr()
+    """The weighted feature blocks side by side."""
+    sources = texts(items)
+    blocks = [vectorizer.transform(sources[text]) * w for text, vectorizer, w in parts["blocks"]]
+    return hstack(blocks).tocsr()
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A linear score, features @ coef_ + intercept_, with any feature scaling the model was
+    trained with folded into the weights. (Attributes named as scikit-learn names them, so
+    that old artefacts' logistic regressions and these are used alike.)"""
+
+    coef_: np.ndarray  # (features,), float32: half the size of the artefact
+    intercept_: float
+
+    def decision_function(self, features: csr_matrix) -> np.ndarray:
+        return np.asarray(features @ self.coef_, dtype=np.float64) + self.intercept_
+
+
+@dataclass(frozen=True)
+class MainTopicMargin:
+    """One-vs-rest linear scores for "not migration news" (column 0) and for each topic as an
+    item's main topic; the score is how far the best topic beats "not migration news". Its
+    boundary between news and the rest is piecewise, one piece per topic, where a single
+    linear score must draw one line around fourteen kinds of story."""
+
+    coef_: np.ndarray  # (features, 1 + topics), float32
+    intercept_: np.ndarray  # (1 + topics,)
+
+    def decision_function(self, features: csr_matrix) -> np.ndarray:
+        scores = np.asarray(features @ self.coef_, dtype=np.float64) + self.intercept_
+        return np.asarray(scores[:, 1:].max(axis=1) - scores[:, 0])
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
     term: str  # "title: small boats", "text: hotel"
-    weight: float  # its push on the log-odds: up when positive
+    weight: float  # its push on the score: up when positive
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +100,53 @@ class Explanation:
     relevance: float
     relevance_terms: tuple[Term, ...]
     topics: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Calibrated probabilities for a batch of items, before the thresholds."""
+
+    relevance: np.ndarray  # (items,)
+    topics: np.ndarray  # (items, topics)
+    regions: np.ndarray  # (items, regions)
+    region_names: Sequence[str]
+
+
+def decide(
+    scores: Scores,
+    thresholds: dict[str, float],
+    topics: Sequence[str],
+    share: float,
+    *,
+    assume_relevant: bool = False,
+) -> list[Prediction]:
+    """Each item's labels: relevant at or above the relevance threshold, then its topics (see
+    `choose_topics`) and its likeliest region."""
+    predictions = []
+    for n, relevance in enumerate(scores.relevance):
+        if relevance < thresholds["relevance"] and not assume_relevant:
+            predictions.append(Prediction(False, float(relevance), (), None))
+            continue
+        chosen = choose_topics(scores.topics[n], topics, thresholds, share)
+        region = str(scores.region_names[int(np.argmax(scores.regions[n]))])
+        predictions.append(Prediction(True, float(relevance), chosen, region))
+    return predictions
+
+
+def choose_topics(
+    probabilities: np.ndarray, topics: Sequence[str], thresholds: dict[str, float], share: float
+) -> tuple[tuple[str, float], ...]:
+    """A relevant item's topics, best first: always its likeliest one, then any other at or
+    above its threshold and at least `share` of the likeliest one's probability (a second
+    topic must be nearly as clearly there as the first), at most MAX_TOPICS."""
+    order = np.argsort(-probabilities, kind="stable")
+    first = float(probabilities[order[0]])
+    chosen = [(topics[order[0]], first)]
+    for k in order[1:]:
+        p = float(probabilities[k])
+        if len(chosen) < MAX_TOPICS and p >= thresholds[topics[k]] and p >= share * first:
+            chosen.append((topics[k], p))
+    return tuple((slug, round(p, 4)) for slug, p in chosen)
 
 
 @dataclass(frozen=True)
@@ -86,47 +170,44 @@ class TrainedClassifier:
         if not items:
             return []
         features = featurize(self.parts, items)
-        relevance = calibrated(self.parts["relevance"], features)
+        relevance = np.mean([calibrated(m, features) for m in self.parts["relevance"]], axis=0)
         topic_scores = np.column_stack([calibrated(p, features) for p in self.parts["topics"]])
-        region_scores = self.parts["region"].predict_proba(features)
-        region_names = [str(r) for r in self.parts["region"].classes_]
-        predictions = []
-        for n in range(len(items)):
-            if relevance[n] < self.thresholds["relevance"] and not assume_relevant:
-                predictions.append(Prediction(False, float(relevance[n]), (), None))
-                continue
-            scores = {slug: float(topic_scores[n, k]) for k, slug in enumerate(self.topics)}
-            chosen = [s for s in self.topics if scores[s] >= self.thresholds[s]]
-            if not chosen:  # a relevant item always gets its likeliest topic
-                chosen = [max(scores, key=lambda s: scores[s])]
-            topics = tuple(sorted(((s, round(scores[s], 4)) for s in chosen), key=lambda t: -t[1]))[
-                :3
-            ]
-            region = region_names[int(np.argmax(region_scores[n]))]
-            predictions.append(Prediction(True, float(relevance[n]), topics, region))
-        return predictions
+        region = self.parts["region"]
+        return decide(
+            Scores(relevance, topic_scores, region.predict_proba(features), region.classes_),
+            self.thresholds,
+            self.topics,
+            self.parts["topic_share"],
+            assume_relevant=assume_relevant,
+        )
 
     def explain(self, item: ItemText, top: int = 6) -> Explanation:
-        """The words that pushed relevance and each likely topic up or down."""
+        """The words that pushed relevance and each chosen topic up or down (relevance by its
+        first member, the single linear score)."""
         features = featurize(self.parts, [item])
         (prediction,) = self.predict([item])
         names = self._feature_names()
-        relevance_terms = _terms(self.parts["relevance"][0].coef_[0], features, names, top)
+        scorer, _calibrator = self.parts["relevance"][0]
+        relevance_terms = _terms(np.ravel(scorer.coef_), features, names, top)
         topic_terms = {}
         for slug, _score in prediction.topics:
             model, _calibrator = self.parts["topics"][self.topics.index(slug)]
-            topic_terms[slug] = _terms(model.coef_[0], features, names, top)
+            topic_terms[slug] = _terms(np.ravel(model.coef_), features, names, top)
         return Explanation(prediction.relevance, relevance_terms, topic_terms)
 
     def _feature_names(self) -> list[str]:
-        names = [f"title: {w}" for w in self.parts["title_words"].get_feature_names_out()]
-        names += [f"text: {w}" for w in self.parts["body_words"].get_feature_names_out()]
-        names += [""] * len(self.parts["chars"].get_feature_names_out())  # not words: skipped
+        names: list[str] = []
+        for text, vectorizer, _weight in self.parts["blocks"]:
+            words = vectorizer.get_feature_names_out()
+            if vectorizer.analyzer == "word":
+                names += [f"{'title' if text == 'title' else 'text'}: {w}" for w in words]
+            else:
+                names += [""] * len(words)  # character n-grams are not words: skipped
         return names
 
 
 def calibrated(pair: tuple[Any, Any], features: csr_matrix) -> np.ndarray:
-    """A label's probability: its logistic regression's score through its Platt calibrator."""
+    """A member's probability: its scorer's score through its Platt calibrator."""
     model, calibrator = pair
     scores = model.decision_function(features)
     return np.asarray(calibrator.predict_proba(scores.reshape(-1, 1))[:, 1])
@@ -144,6 +225,24 @@ def _terms(coef: np.ndarray, features: csr_matrix, names: list[str], top: int) -
     return tuple(Term(name, round(weight, 3)) for name, weight in ups + downs)
 
 
+def _first_recipe(parts: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a model made by the first recipe (up to mbd406a01a9fd: word n-grams of
+    the title and of the body, one logistic regression per label), in today's layout."""
+    if "blocks" in parts:
+        return parts
+    return {
+        "blocks": [
+            ("title", parts["title_words"], 1.0),
+            ("body", parts["body_words"], 1.0),
+            ("both", parts["chars"], 1.5),
+        ],
+        "relevance": [parts["relevance"]],
+        "topics": parts["topics"],
+        "region": parts["region"],
+        "topic_share": 0.0,  # any topic above its threshold
+    }
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -159,7 +258,7 @@ def load_trained(folder: Path) -> TrainedClassifier:
             )
         if file_sha256(model_path) != metadata.get("model_sha256"):
             raise ConfigError(f"{model_path}: does not match the hash in {META_FILE}; refused")
-        parts = joblib.load(model_path)
+        parts = _first_recipe(joblib.load(model_path))
     except (OSError, ValueError, KeyError, EOFError) as e:
         raise ConfigError(f"{folder}: not a usable model") from e
     return TrainedClassifier(

@@ -7,6 +7,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 
@@ -22,7 +23,14 @@ from briefing.classify.train import (
     train,
     use_version,
 )
-from briefing.classify.trained import META_FILE, MODEL_FILE, load_trained
+from briefing.classify.trained import (
+    META_FILE,
+    MODEL_FILE,
+    TrainedClassifier,
+    _first_recipe,
+    choose_topics,
+    load_trained,
+)
 from briefing.config.settings import load_settings
 from briefing.config.taxonomy import default_taxonomy
 from briefing.db.engine import make_engine, session_scope
@@ -96,6 +104,40 @@ def test_explanations_name_the_words(small: TrainingResult) -> None:
     ups = [t.term for t in why.relevance_terms if t.weight > 0]
     assert any("migrants" in term or "boats" in term for term in ups), ups
     assert why.topics and all(terms for terms in why.topics.values())
+
+
+def test_a_topic_after_the_first_must_pass_its_threshold_and_come_close() -> None:
+    slugs = ("a", "b", "c", "d", "e")
+    thresholds = dict.fromkeys(slugs, 0.3)
+    assert choose_topics(np.array([0.1, 0.2, 0.0, 0.0, 0.0]), slugs, thresholds, 0.5) == (
+        ("b", 0.2),
+    )  # the likeliest topic, even below its threshold
+    probabilities = np.array([0.9, 0.4, 0.5, 0.6, 0.7])
+    assert [s for s, _ in choose_topics(probabilities, slugs, thresholds, 0.5)] == ["a", "e", "d"]
+    assert [s for s, _ in choose_topics(probabilities, slugs, thresholds, 0.75)] == ["a", "e"]
+
+
+def test_a_model_of_the_first_recipe_still_predicts(small: TrainingResult) -> None:
+    """Models made before the NB-SVM recipe (one logistic regression per label, words of the
+    title and of the body) stay usable for a rollback."""
+    parts = small.model.parts
+    (_, title_words, _), (_, words, _), (_, chars, _) = parts["blocks"]
+    old = {
+        "title_words": title_words,
+        "body_words": words,
+        "chars": chars,
+        "relevance": parts["relevance"][0],
+        "topics": parts["topics"],
+        "region": parts["region"],
+    }
+    model = TrainedClassifier(
+        "m-old", _first_recipe(old), small.model.thresholds, small.model.topics, ()
+    )
+    items = [ItemText(e.title, e.summary) for e in SEED[:50]]
+    predictions = model.predict(items)
+    assert len(predictions) == 50 and any(p.relevant for p in predictions)
+    assert all(p.topics for p in predictions if p.relevant)
+    assert model.explain(items[0]).relevance_terms
 
 
 def test_both_label_sets_are_needed() -> None:
@@ -262,7 +304,7 @@ def test_the_shipped_model_meets_the_topic_bar_on_relevant_items() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="open: end to end (an item wrongly judged irrelevant loses its topics), topic "
-    "micro-F1 on the held-back slice is 0.770; the bar is 0.80",
+    "micro-F1 on the held-back slice is 0.791; the bar is 0.80",
 )
 def test_the_shipped_model_meets_the_topic_bar_end_to_end() -> None:
     report = _held_back_report()

@@ -258,3 +258,10 @@ def test_why_a_story_is_there(ctx: Context) -> None:
     page = viewer.get(f"/editions/{DAY}/entries/{entry_id}/why")
     assert page.status_code == 200 and "Score" in page.text
     assert "Relevance" in page.text or "keyword baseline" in page.text
+
+
+def test_an_unknown_outcome_says_what_to_do(ctx: Context) -> None:
+    with session_scope(ctx.engine) as session:
+        session.scalars(select(Edition)).one().status = EditionStatus.UNKNOWN
+    page = signed_in(ctx, "vi").get(f"/editions/{DAY}").text
+    assert "outcome unknown: check the group archive" in page
