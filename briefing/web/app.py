@@ -37,6 +37,7 @@ from briefing.compose.render import SIZE_BUDGET, balance_text
 from briefing.config.settings import Settings
 from briefing.config.taxonomy import default_taxonomy
 from briefing.curate import actions
+from briefing.curate.add import AddStoryParts, add_story_by_url
 from briefing.curate import outlets as outlet_actions
 from briefing.db import lease
 from briefing.db.engine import DatabaseError, session_scope
@@ -387,6 +388,30 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         return change(
             request, day, csrf, version, lambda s, e, u: actions.unapprove(s, e, u), rebuild=False
         )
+
+    @app.post("/editions/{day}/add")
+    def add_by_url(
+        request: Request,
+        day: date,
+        *,
+        csrf: Token = "",
+        url: Annotated[str, Form()],
+        section: Annotated[str, Form()] = "",
+    ) -> Response:
+        """A story the feeds missed, by its address: fetched through the SSRF guard."""
+        check_csrf(request, csrf)
+        user = require(engine, request, "editor")
+        try:
+            added = add_story_by_url(
+                AddStoryParts.from_context(ctx), day, url.strip()[:2000], user.id, section or None
+            )
+            from briefing.compose.stage import run_compose
+
+            run_compose(engine, taxonomy, day, settings.list_address)
+        except BriefingError as e:
+            return _back(day, problem=str(e))
+        where = section_titles.get(added.section, added.section)
+        return _back(day, notice=f"Added \"{added.title}\" ({added.outlet}) to {where}.")
 
     @app.post("/editions/{day}/test")
     def test_send(request: Request, day: date, *, csrf: Token = "") -> Response:

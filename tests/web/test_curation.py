@@ -265,3 +265,47 @@ def test_an_unknown_outcome_says_what_to_do(ctx: Context) -> None:
         session.scalars(select(Edition)).one().status = EditionStatus.UNKNOWN
     page = signed_in(ctx, "vi").get(f"/editions/{DAY}").text
     assert "outcome unknown: check the group archive" in page
+
+
+def test_adding_by_url_refuses_private_addresses_from_the_page(ctx: Context) -> None:
+    editor = signed_in(ctx, "ed")
+    page = editor.get(f"/editions/{DAY}").text
+    for url in (
+        "http://127.0.0.1:9/story",
+        "http://10.0.0.1/story",
+        "http://169.254.169.254/latest/meta-data/",
+        "file:///etc/passwd",
+    ):
+        response = editor.post(f"/editions/{DAY}/add", data={"csrf": token(page), "url": url})
+        assert response.status_code == 200 and 'class="problem"' in response.text, url
+    with session_scope(ctx.engine, write=False) as session:
+        assert len(session.scalars(select(Edition)).one().entries) == 3  # nothing added
+
+
+def test_adding_by_url_from_a_loopback_page_with_the_test_setting(ctx: Context) -> None:
+    from tests.loopback import Reply, loopback_server
+
+    article = (
+        "<html><head><title>Asylum appeals backlog hits record, figures show</title>"
+        '<meta name="description" content="Tribunal waits now average a year."></head>'
+        "<body><article><h1>Asylum appeals backlog hits record</h1>"
+        + "<p>The number of asylum appeals waiting for a hearing rose again.</p>" * 20
+        + "</article></body></html>"
+    ).encode()
+    settings = ctx.settings.model_copy(update={"fetch_allow_private": True})
+    with loopback_server() as site:
+        url = site.add("/news/appeals", Reply(200, article, {"Content-Type": "text/html"}))
+        client = TestClient(create_app(settings))
+        csrf = token(client.get("/login").text)
+        client.post("/login", data={"username": "ed", "password": PASSWORD, "csrf": csrf})
+        page = client.get(f"/editions/{DAY}").text
+        done = client.post(
+            f"/editions/{DAY}/add",
+            data={"csrf": token(page), "url": url, "section": "asylum-system"},
+        )
+    assert "Added" in done.text and "Asylum appeals backlog" in done.text
+    with session_scope(ctx.engine, write=False) as session:
+        edition = session.scalars(select(Edition)).one()
+        assert "Asylum appeals backlog" in edition.html  # in the email at once
+        added = [e for e in edition.entries if e.added_by_editor]
+        assert [e.section for e in added] == ["asylum-system"]
