@@ -37,8 +37,8 @@ from briefing.compose.render import SIZE_BUDGET, balance_text
 from briefing.config.settings import Settings
 from briefing.config.taxonomy import default_taxonomy
 from briefing.curate import actions
-from briefing.curate.add import AddStoryParts, add_story_by_url
 from briefing.curate import outlets as outlet_actions
+from briefing.curate.add import AddStoryParts, add_story_by_url
 from briefing.db import lease
 from briefing.db.engine import DatabaseError, session_scope
 from briefing.db.models import Edition
@@ -411,7 +411,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         except BriefingError as e:
             return _back(day, problem=str(e))
         where = section_titles.get(added.section, added.section)
-        return _back(day, notice=f"Added \"{added.title}\" ({added.outlet}) to {where}.")
+        return _back(day, notice=f'Added "{added.title}" ({added.outlet}) to {where}.')
 
     @app.post("/editions/{day}/test")
     def test_send(request: Request, day: date, *, csrf: Token = "") -> Response:
