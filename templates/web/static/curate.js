@@ -1,8 +1,11 @@
 // Drag a story within its section; on drop, the section's new order is posted like any other
 // form (the same CSRF token and edition version), and the page comes back with it saved.
-document.addEventListener("DOMContentLoaded", () => {
-  let dragged = null;
-  for (const list of document.querySelectorAll("ol[data-order-form]")) {
+// htmx swaps in new lists after every saved change, so each new list is set up as it arrives.
+let dragged = null;
+function setUp(root) {
+  for (const list of root.querySelectorAll("ol[data-order-form]")) {
+    if (list.dataset.dragReady) continue;
+    list.dataset.dragReady = "1";
     for (const item of list.querySelectorAll(":scope > li[data-entry]")) {
       item.draggable = true;
       item.addEventListener("dragstart", (event) => {
@@ -27,4 +30,6 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     }
   }
-});
+}
+document.addEventListener("DOMContentLoaded", () => setUp(document));
+document.addEventListener("htmx:load", (event) => setUp(event.detail.elt));
