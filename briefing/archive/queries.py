@@ -300,3 +300,27 @@ def outlets(engine: Engine) -> list[OutletView]:
             )
             for o in rows
         ]
+
+
+def edition_stamp(engine: Engine, day: date, list_address: str) -> tuple[int, str, int] | None:
+    """What a rendered draft page depends on, cheaply: the edition's version (every change
+    bumps it), its status and how many alerts the day has."""
+    with session_scope(engine, write=False) as session:
+        row = session.execute(
+            select(Edition.version, Edition.status).where(
+                Edition.edition_date == day, Edition.list_address == list_address
+            )
+        ).first()
+        if row is None:
+            return None
+        alerts = session.scalar(select(func.count(Alert.id)).where(Alert.key == day.isoformat()))
+        return int(row[0]), str(row[1]), int(alerts or 0)
+
+
+def stored_email(engine: Engine, day: date, list_address: str) -> str | None:
+    with session_scope(engine, write=False) as session:
+        return session.scalar(
+            select(Edition.html).where(
+                Edition.edition_date == day, Edition.list_address == list_address
+            )
+        )

@@ -67,11 +67,11 @@ def outlet_name(item: Item) -> str:
 def load_draft(session: Session, edition: Edition, taxonomy: Taxonomy) -> Draft:
     sections: dict[str, list[DraftEntry]] = {}
     segment_order = list(taxonomy.segments)
-    for entry in edition.entries:
-        if entry.removed:
-            continue
-        draft_entry = _draft_entry(session, edition, entry, segment_order)
-        sections.setdefault(entry.section, []).append(draft_entry)
+    shown = [entry for entry in edition.entries if not entry.removed]
+    reports = _story_reports(session, edition, [e.story_id for e in shown if e.story_id])
+    for entry in shown:
+        others = [i for i in reports.get(entry.story_id or 0, []) if i.id != entry.item_id]
+        sections.setdefault(entry.section, []).append(_draft_entry(entry, others, segment_order))
     draft_sections = tuple(
         DraftSection(slug, section_title(slug, taxonomy.topics), tuple(entries))
         for slug, entries in sections.items()
@@ -87,37 +87,42 @@ def load_draft(session: Session, edition: Edition, taxonomy: Taxonomy) -> Draft:
     )
 
 
+def _story_reports(
+    session: Session, edition: Edition, story_ids: list[int]
+) -> dict[int, list[Item]]:
+    """Every report of the edition's stories up to its cut-off, in one query."""
+    if not story_ids:
+        return {}
+    items = session.scalars(
+        select(Item)
+        .where(Item.story_id.in_(set(story_ids)), Item.published_at < edition.window_end)
+        .options(selectinload(Item.outlet), selectinload(Item.label))
+        .order_by(Item.published_at, Item.canonical_url)
+    )
+    grouped: dict[int, list[Item]] = {}
+    for item in items:
+        grouped.setdefault(item.story_id or 0, []).append(item)
+    return grouped
+
+
 def _segment(item: Item) -> str:
     if item.label and item.label.segment:
         return item.label.segment
     return item.outlet.segment if item.outlet and item.outlet.segment else UNKNOWN_SEGMENT
 
 
-def _draft_entry(
-    session: Session, edition: Edition, entry: EditionEntry, segment_order: list[str]
-) -> DraftEntry:
+def _draft_entry(entry: EditionEntry, others: list[Item], segment_order: list[str]) -> DraftEntry:
     item = entry.item
     label = item.label
     outlet = outlet_name(item)
     also: list[AlsoLink] = []
     segments = {outlet: _segment(item)}
-    if entry.story_id is not None:
-        others = session.scalars(
-            select(Item)
-            .where(
-                Item.story_id == entry.story_id,
-                Item.id != item.id,
-                Item.published_at < edition.window_end,
-            )
-            .options(selectinload(Item.outlet), selectinload(Item.label))
-            .order_by(Item.published_at, Item.canonical_url)
-        )
-        for other in others:
-            name = outlet_name(other)
-            if name not in segments:
-                segments[name] = _segment(other)
-                paywalled = bool(other.outlet and other.outlet.paywalled)
-                also.append(AlsoLink(name, other.canonical_url, paywalled))
+    for other in others:
+        name = outlet_name(other)
+        if name not in segments:
+            segments[name] = _segment(other)
+            paywalled = bool(other.outlet and other.outlet.paywalled)
+            also.append(AlsoLink(name, other.canonical_url, paywalled))
     balance = segment_balance(list(segments.values()), segment_order)
     return DraftEntry(
         item_id=item.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -24,11 +25,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from briefing.archive.queries import (
     EditionView,
     curation_view,
+    edition_stamp,
     edition_view,
     feed_health,
     last_successful_fetch,
     latest_edition_date,
     outlets,
+    stored_email,
     unknown_publishers,
 )
 from briefing.classify.model import ItemText
@@ -66,6 +69,8 @@ PAGE_CSP = (
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 SESSION_HOURS = 12
+PAGE_CACHE = 64  # rendered draft pages kept (a few editions, a few people each)
+CSRF_SLOT = "__briefing_csrf_token__"
 
 Token = Annotated[str, Form()]
 
@@ -192,27 +197,45 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         except NotFoundError:
             raise HTTPException(404, f"There is no edition for {day}.") from None
 
+    # Rendered draft pages by (day, edition stamp, user): a page is rebuilt only after a
+    # change, so ten people reading it at 7am cost one render. The CSRF token, which is per
+    # session, goes in after.
+    rendered: OrderedDict[tuple[object, ...], str] = OrderedDict()
+
     @app.get("/editions/{day}", response_class=HTMLResponse)
     def edition_page(request: Request, day: date, notice: str = "", problem: str = "") -> Response:
         user = require(engine, request, "viewer")
-        view = view_or_404(day)
-        panel = curation_view(engine, day, settings.list_address)
-        return page(
-            request,
-            "edition.html",
-            view=view,
-            panel=panel,
-            drafted={e.item_id: e for e in view.draft.entries},
-            can_edit=user.can("editor") and panel.status in actions.EDITABLE,
-            notice=notice[:300],
-            problem=problem[:300],
-        )
+        stamp = edition_stamp(engine, day, settings.list_address)
+        if stamp is None:
+            raise HTTPException(404, f"There is no edition for {day}.")
+        key = (day, stamp, user.username, user.role, notice[:300], problem[:300])
+        html = rendered.get(key)
+        if html is None:
+            view = view_or_404(day)
+            panel = curation_view(engine, day, settings.list_address)
+            html = env.get_template("edition.html").render(
+                user=user,
+                csrf=CSRF_SLOT,
+                view=view,
+                panel=panel,
+                drafted={e.item_id: e for e in view.draft.entries},
+                can_edit=user.can("editor") and panel.status in actions.EDITABLE,
+                notice=notice[:300],
+                problem=problem[:300],
+            )
+            if not (notice or problem):  # one-off messages are not worth keeping
+                rendered[key] = html
+                while len(rendered) > PAGE_CACHE:
+                    rendered.popitem(last=False)
+        return HTMLResponse(html.replace(CSRF_SLOT, csrf_token(request)))
 
     @app.get("/editions/{day}/email.html", response_class=HTMLResponse)
     def edition_email(request: Request, day: date) -> Response:
         require(engine, request, "viewer")
-        view = view_or_404(day)
-        return HTMLResponse(view.html, headers={"Content-Security-Policy": EMAIL_CSP})
+        html = stored_email(engine, day, settings.list_address)
+        if html is None:
+            raise HTTPException(404, f"There is no edition for {day}.")
+        return HTMLResponse(html, headers={"Content-Security-Policy": EMAIL_CSP})
 
     # --- curation: each form posts here and is sent back to the page -----------------------
 
@@ -491,6 +514,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
                 notice = do(session, user)
         except BriefingError as e:
             return RedirectResponse(f"/outlets?{urlencode({'problem': str(e)})}", status_code=303)
+        rendered.clear()  # segments show in every story's balance
         return RedirectResponse(f"/outlets?{urlencode({'notice': notice})}", status_code=303)
 
     @app.post("/outlets/assign")
