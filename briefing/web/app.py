@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -103,7 +104,13 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
     if not secret:
         log.warning("secret_key is not set: sign-ins will not survive a restart")
         secret = secrets.token_urlsafe(32)
-    app = FastAPI(title="briefing", docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.close()  # the database connections go back cleanly on shutdown
+
+    app = FastAPI(title="briefing", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
