@@ -73,6 +73,12 @@ def set_disabled(session: Session, username: str, disabled: bool = True) -> None
     find_user(session, username).disabled = disabled
 
 
+def set_role(session: Session, username: str, role: str) -> None:
+    if role not in ROLES:
+        raise UsageError(f"role must be one of {', '.join(ROLES)}")
+    find_user(session, username).role = role
+
+
 def list_users(session: Session) -> list[Account]:
     return [_account(u) for u in session.scalars(select(User).order_by(User.username))]
 

@@ -46,8 +46,16 @@ from briefing.curate.add import AddStoryParts, add_story_by_url
 from briefing.db import lease
 from briefing.db.engine import DatabaseError, session_scope
 from briefing.db.models import Edition
-from briefing.db.users import Account, audit, authenticate
-from briefing.errors import BriefingError, NotFoundError
+from briefing.db.users import (
+    Account,
+    add_user,
+    audit,
+    authenticate,
+    list_users,
+    set_disabled,
+    set_role,
+)
+from briefing.errors import BriefingError, NotFoundError, UsageError
 from briefing.pipeline import Context, compose, send_test
 from briefing.resources import data_path
 from briefing.web.security import (
@@ -562,6 +570,61 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             return "Feed switched on." if active else "Feed switched off."
 
         return outlet_change(request, csrf, "admin", do)
+
+    @app.get("/users", response_class=HTMLResponse)
+    def users_page(request: Request, notice: str = "", problem: str = "") -> Response:
+        require(engine, request, "admin")
+        with session_scope(engine, write=False) as session:
+            accounts = list_users(session)
+        return page(
+            request, "users.html", accounts=accounts, notice=notice[:300], problem=problem[:300]
+        )
+
+    def user_change(request: Request, csrf: str, do: Callable[[Session, Account], str]) -> Response:
+        check_csrf(request, csrf)
+        admin = require(engine, request, "admin")
+        try:
+            with session_scope(engine) as session:
+                notice = do(session, admin)
+        except BriefingError as e:
+            return RedirectResponse(f"/users?{urlencode({'problem': str(e)})}", status_code=303)
+        return RedirectResponse(f"/users?{urlencode({'notice': notice})}", status_code=303)
+
+    @app.post("/users")
+    def users_add(
+        request: Request,
+        *,
+        csrf: Token = "",
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        role: Annotated[str, Form()],
+        email: Annotated[str, Form()] = "",
+    ) -> Response:
+        def do(session: Session, admin: Account) -> str:
+            added = add_user(session, username.strip(), password, role, email.strip())
+            audit(session, admin.id, "user_add", added.username, {"role": role})
+            return f"Added {added.username} ({added.role})."
+
+        return user_change(request, csrf, do)
+
+    @app.post("/users/{username}")
+    def users_edit(
+        request: Request,
+        username: str,
+        *,
+        csrf: Token = "",
+        role: Annotated[str, Form()],
+        disabled: Annotated[bool, Form()] = False,
+    ) -> Response:
+        def do(session: Session, admin: Account) -> str:
+            if username == admin.username and (disabled or role != "admin"):
+                raise UsageError("you cannot disable or demote yourself; ask another admin")
+            set_role(session, username, role)
+            set_disabled(session, username, disabled)
+            audit(session, admin.id, "user_edit", username, {"role": role, "disabled": disabled})
+            return f"{username} saved."
+
+        return user_change(request, csrf, do)
 
     @app.get("/healthz")
     def healthz() -> Response:

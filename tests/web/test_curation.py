@@ -309,3 +309,28 @@ def test_adding_by_url_from_a_loopback_page_with_the_test_setting(ctx: Context) 
         assert "Asylum appeals backlog" in edition.html  # in the email at once
         added = [e for e in edition.entries if e.added_by_editor]
         assert [e.section for e in added] == ["asylum-system"]
+
+
+def test_admins_manage_accounts_and_nobody_else_can(ctx: Context) -> None:
+    editor, admin = signed_in(ctx, "ed"), signed_in(ctx, "ad")
+    assert editor.get("/users").status_code == 403
+    page = admin.get("/users").text
+    added = admin.post(
+        "/users",
+        data={"csrf": token(page), "username": "new", "password": PASSWORD, "role": "viewer"},
+    )
+    assert "Added new (viewer)." in added.text
+    demoted = admin.post("/users/ed", data={"csrf": token(page), "role": "viewer"})
+    assert "ed saved." in demoted.text
+    assert "Approve" not in editor.get(f"/editions/{DAY}").text  # a viewer now
+    itself = admin.post(
+        "/users/ad", data={"csrf": token(page), "role": "admin", "disabled": "true"}
+    )
+    assert "cannot disable or demote yourself" in itself.text
+    forged = editor.post(
+        "/users", data={"csrf": "x", "username": "z", "password": PASSWORD, "role": "admin"}
+    )
+    assert forged.status_code == 403
+    with session_scope(ctx.engine, write=False) as session:
+        actions = {a.action for a in session.scalars(select(AuditEntry))}
+    assert {"user_add", "user_edit"} <= actions
