@@ -119,6 +119,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         ctx.close()  # the database connections go back cleanly on shutdown
 
     app = FastAPI(title="briefing", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.context = ctx  # for whoever runs the app without its lifespan (tests)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,

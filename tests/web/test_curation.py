@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from briefing.config.settings import load_settings
+from briefing.config.settings import Settings, load_settings
 from briefing.db.engine import session_scope
 from briefing.db.models import AuditEntry, CurationEvent, Edition, EditionStatus, ItemLabel
 from briefing.db.users import add_user
@@ -73,8 +73,24 @@ def version(page_text: str) -> int:
     return int(found[1])
 
 
+OPEN: list[TestClient] = []  # every app a test made, closed after it
+
+
+@pytest.fixture(autouse=True)
+def _close_apps() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().app.state.context.close()  # type: ignore[attr-defined]
+
+
+def app_client(settings: Settings, throttle: LoginThrottle | None = None) -> TestClient:
+    client = TestClient(create_app(settings, throttle=throttle))
+    OPEN.append(client)
+    return client
+
+
 def signed_in(ctx: Context, username: str, throttle: LoginThrottle | None = None) -> TestClient:
-    client = TestClient(create_app(ctx.settings, throttle=throttle))
+    client = app_client(ctx.settings, throttle)
     csrf = token(client.get("/login").text)
     response = client.post(
         "/login",
@@ -150,7 +166,7 @@ def test_state_changes_need_the_csrf_token(ctx: Context) -> None:
     with session_scope(ctx.engine, write=False) as session:
         assert session.scalars(select(Edition.intro)).one() == ""
     # A login form posted from another site has no token either.
-    anonymous = TestClient(create_app(ctx.settings))
+    anonymous = app_client(ctx.settings)
     refused = anonymous.post("/login", data={"username": "ed", "password": PASSWORD, "csrf": "x"})
     assert refused.status_code == 403
 
@@ -179,7 +195,7 @@ def test_approving_for_now_asks_the_scheduler_to_send(ctx: Context) -> None:
 
 def test_failed_logins_are_throttled(ctx: Context) -> None:
     throttle = LoginThrottle(per_name=3)
-    client = TestClient(create_app(ctx.settings, throttle=throttle))
+    client = app_client(ctx.settings, throttle)
     csrf = token(client.get("/login").text)
     codes = [
         client.post(
@@ -295,7 +311,7 @@ def test_adding_by_url_from_a_loopback_page_with_the_test_setting(ctx: Context) 
     settings = ctx.settings.model_copy(update={"fetch_allow_private": True})
     with loopback_server() as site:
         url = site.add("/news/appeals", Reply(200, article, {"Content-Type": "text/html"}))
-        client = TestClient(create_app(settings))
+        client = app_client(settings)
         csrf = token(client.get("/login").text)
         client.post("/login", data={"username": "ed", "password": PASSWORD, "csrf": csrf})
         page = client.get(f"/editions/{DAY}").text
