@@ -82,6 +82,7 @@ PAGE_CACHE = 64  # rendered draft pages kept (a few editions, a few people each)
 CSRF_SLOT = "__briefing_csrf_token__"
 
 Token = Annotated[str, Form()]
+Version = Annotated[int, Form()]  # the edition version the page showed
 
 
 def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> FastAPI:
@@ -286,7 +287,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         entry_id: int,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         direction: Annotated[int, Form()],
     ) -> Response:
         step = -1 if direction < 0 else 1
@@ -301,7 +302,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         section: str,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         order: Annotated[str, Form()],
     ) -> Response:
         ids = [int(part) for part in order.split(",") if part.strip().isdigit()]
@@ -316,7 +317,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         entry_id: int,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         section: Annotated[str, Form()],
     ) -> Response:
         return change(
@@ -334,7 +335,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         entry_id: int,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         reason: Annotated[str, Form()],
     ) -> Response:
         return change(
@@ -348,7 +349,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         entry_id: int,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
     ) -> Response:
         return change(
             request, day, csrf, version, lambda s, e, u: actions.restore(s, e, u, entry_id)
@@ -361,7 +362,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         entry_id: int,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         title: Annotated[str, Form()] = "",
         summary: Annotated[str, Form()] = "",
     ) -> Response:
@@ -380,7 +381,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         entry_id: int,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         item_id: Annotated[int, Form()],
     ) -> Response:
         return change(
@@ -397,7 +398,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         day: date,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         text: Annotated[str, Form()] = "",
     ) -> Response:
         return change(request, day, csrf, version, lambda s, e, u: actions.set_intro(s, e, u, text))
@@ -408,7 +409,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         day: date,
         *,
         csrf: Token = "",
-        version: Annotated[int, Form()],
+        version: Version,
         when: Annotated[str, Form()],
     ) -> Response:
         def do(session: Session, edition: Edition, user: Account) -> str:
@@ -520,18 +521,19 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             problem=problem[:300],
         )
 
-    def outlet_change(
-        request: Request, csrf: str, role: str, do: Callable[[Session, Account], str]
+    def settle(
+        request: Request, csrf: str, role: str, back: str, do: Callable[[Session, Account], str]
     ) -> Response:
+        """One change outside an edition (outlets, feeds, accounts), back to its page."""
         check_csrf(request, csrf)
         user = require(engine, request, role)
         try:
             with session_scope(engine) as session:
                 notice = do(session, user)
         except BriefingError as e:
-            return RedirectResponse(f"/outlets?{urlencode({'problem': str(e)})}", status_code=303)
-        rendered.clear()  # segments show in every story's balance
-        return RedirectResponse(f"/outlets?{urlencode({'notice': notice})}", status_code=303)
+            return RedirectResponse(f"{back}?{urlencode({'problem': str(e)})}", status_code=303)
+        rendered.clear()  # an outlet's segment shows in every story's balance
+        return RedirectResponse(f"{back}?{urlencode({'notice': notice})}", status_code=303)
 
     @app.post("/outlets/assign")
     def assign(
@@ -545,7 +547,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             outlet = outlet_actions.assign_segment(session, user, taxonomy, domain, segment)
             return f"{outlet.name} now counts as {SEGMENT_LABELS.get(segment, segment)}."
 
-        return outlet_change(request, csrf, "editor", do)
+        return settle(request, csrf, "editor", "/outlets", do)
 
     @app.post("/outlets/{slug}")
     def edit_outlet(
@@ -560,7 +562,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             outlet_actions.edit_outlet(session, user, taxonomy, slug, segment, paywalled)
             return "Outlet saved."
 
-        return outlet_change(request, csrf, "admin", do)
+        return settle(request, csrf, "admin", "/outlets", do)
 
     @app.post("/feeds/{feed_id}/active")
     def feed_active(
@@ -570,7 +572,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             outlet_actions.set_feed_active(session, user, feed_id, active)
             return "Feed switched on." if active else "Feed switched off."
 
-        return outlet_change(request, csrf, "admin", do)
+        return settle(request, csrf, "admin", "/outlets", do)
 
     @app.get("/users", response_class=HTMLResponse)
     def users_page(request: Request, notice: str = "", problem: str = "") -> Response:
@@ -580,16 +582,6 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
         return page(
             request, "users.html", accounts=accounts, notice=notice[:300], problem=problem[:300]
         )
-
-    def user_change(request: Request, csrf: str, do: Callable[[Session, Account], str]) -> Response:
-        check_csrf(request, csrf)
-        admin = require(engine, request, "admin")
-        try:
-            with session_scope(engine) as session:
-                notice = do(session, admin)
-        except BriefingError as e:
-            return RedirectResponse(f"/users?{urlencode({'problem': str(e)})}", status_code=303)
-        return RedirectResponse(f"/users?{urlencode({'notice': notice})}", status_code=303)
 
     @app.post("/users")
     def users_add(
@@ -606,7 +598,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             audit(session, admin.id, "user_add", added.username, {"role": role})
             return f"Added {added.username} ({added.role})."
 
-        return user_change(request, csrf, do)
+        return settle(request, csrf, "admin", "/users", do)
 
     @app.post("/users/{username}")
     def users_edit(
@@ -625,7 +617,7 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             audit(session, admin.id, "user_edit", username, {"role": role, "disabled": disabled})
             return f"{username} saved."
 
-        return user_change(request, csrf, do)
+        return settle(request, csrf, "admin", "/users", do)
 
     @app.get("/healthz")
     def healthz() -> Response:
