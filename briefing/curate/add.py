@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, selectinload
 from briefing.classify.model import Classifier, ItemText, Prediction
 from briefing.config.sources import Sources
 from briefing.config.taxonomy import UNKNOWN_SEGMENT, Taxonomy
-from briefing.db.editions import outlet_name
 from briefing.db.engine import session_scope
 from briefing.db.models import (
     CurationEvent,
@@ -49,7 +48,7 @@ from briefing.rank.cluster import STORY_SPAN, ClusterItem, assign_stories
 from briefing.rank.policy import RankPolicy
 from briefing.rank.score import StoryItem, primary_topic, score_story
 from briefing.rank.select import REGION_SECTIONS
-from briefing.rank.stage import LEDE_CHARS
+from briefing.rank.stage import LEDE_CHARS, story_item
 
 if TYPE_CHECKING:
     from briefing.pipeline import Context
@@ -514,25 +513,7 @@ def _story_members(session: Session, item: Item) -> list[StoryItem]:
         .options(selectinload(Item.label).selectinload(ItemLabel.topics), selectinload(Item.outlet))
         .order_by(Item.published_at, Item.id)
     )
-    members = []
-    for member in rows:
-        label = member.label
-        assert label is not None
-        members.append(
-            StoryItem(
-                item_id=member.id,
-                title=member.title,
-                url=member.url,
-                summary=member.summary,
-                outlet=outlet_name(member),
-                segment=label.segment or UNKNOWN_SEGMENT,
-                relevance=label.relevance,
-                topics=tuple(t.topic for t in label.topics),
-                region=label.region,
-                published_at=member.published_at,
-                paywalled=bool(member.outlet and member.outlet.paywalled),
-            )
-        )
+    members = [story_item(member) for member in rows]
     return members
 
 

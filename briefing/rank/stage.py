@@ -206,7 +206,8 @@ def _outlets_by(session: Session, story_id: int, cutoff: datetime) -> int:
     return len({outlet_name(item) for item in members})
 
 
-def _story_item(item: Item) -> StoryItem:
+def story_item(item: Item) -> StoryItem:
+    """A stored, labelled item as the scorer sees it."""
     label = item.label
     assert label is not None
     return StoryItem(
@@ -233,7 +234,7 @@ def _rank_story(
     update: bool,
     editor_section: str | None,
 ) -> RankedStory:
-    items = [_story_item(m) for m in members]
+    items = [story_item(m) for m in members]
     topic = primary_topic(items, topic_sections)
     parts = score_story(items, window_end, topic, policy)
     lead = choose_lead(items)
