@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from briefing.config.settings import load_settings
 from briefing.db.engine import make_engine
-from briefing.db.models import Base, UTCDateTime
+from briefing.db.models import Base, UTCDateTime, is_hand_made
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
@@ -15,6 +15,12 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    return not is_hand_made(name)  # full-text objects live in hand-written migrations
 
 
 config = context.config
@@ -28,6 +34,7 @@ with engine.connect() as connection:
         render_as_batch=True,  # SQLite can only ALTER by copying tables
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

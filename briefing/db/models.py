@@ -279,7 +279,12 @@ class EditionEntry(Base):
     """A story's place in an edition, with the editor's changes."""
 
     __tablename__ = "edition_entries"
-    __table_args__ = (UniqueConstraint("edition_id", "item_id"),)
+    __table_args__ = (
+        UniqueConstraint("edition_id", "item_id"),
+        # "Did this item (or its story) make a briefing?" is asked by the archive.
+        Index("ix_edition_entries_item_id", "item_id"),
+        Index("ix_edition_entries_story_id", "story_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     edition_id: Mapped[int] = mapped_column(
@@ -374,3 +379,76 @@ class Alert(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     emailed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- the archive: full-text search and the daily roll-ups behind the trend figures ---------
+
+# Created by hand in migration 0006, not from these models: SQLite's FTS5 table (and its
+# shadow tables) and PostgreSQL's generated tsvector column with its GIN index.
+FULL_TEXT_NAMES = ("items_fts", "search_vector", "ix_items_search_vector")
+
+
+def is_hand_made(name: str | None) -> bool:
+    """For Alembic's comparisons: objects the models do not declare on purpose."""
+    return bool(name) and any(str(name).startswith(n) for n in FULL_TEXT_NAMES)
+
+
+class ArchiveCount(Base):
+    """Items per London day for one dimension (`all`, `segment`, `outlet`, `region`), for all
+    relevant items (`topic` = "") or one topic's. Rebuilt per day from the items, so a query
+    costs days x keys whatever the size of the archive.
+
+    `fetched` counts every item fetched, relevant or not (on `topic` = "" rows only): the
+    denominator of shares. Pruning deletes old irrelevant items, so a day's `fetched` is kept
+    as it was once the day passes the pruning horizon."""
+
+    __tablename__ = "archive_counts"
+
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer, default=0)  # relevant items
+    sent: Mapped[int] = mapped_column(Integer, default=0)  # ... whose story made a sent edition
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeedDay(Base):
+    """Per London day and outlet: how many of its feeds were fetched and how many never
+    succeeded that day, so that charts can mark fetch gaps (the fetch log itself is pruned)."""
+
+    __tablename__ = "archive_feed_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    outlet_id: Mapped[int] = mapped_column(
+        ForeignKey("outlets.id", ondelete="CASCADE"), primary_key=True
+    )
+    feeds: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrackedTerm(Base):
+    """A phrase the language tracker counts, with its variants; staff edit the list."""
+
+    __tablename__ = "tracked_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "loaded" or "neutral"
+    phrases: Mapped[list[Any]] = mapped_column(default=list)  # variants, any of which counts
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    counted_at: Mapped[datetime | None]  # None: its counts are (re)being made
+
+
+class TermCount(Base):
+    """Relevant items per London day and segment that use a tracked term."""
+
+    __tablename__ = "archive_term_counts"
+
+    term_id: Mapped[int] = mapped_column(
+        ForeignKey("tracked_terms.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    segment: Mapped[str] = mapped_column(String(32), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer, default=0)

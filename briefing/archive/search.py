@@ -1,0 +1,364 @@
+"""Full-text search over relevant items, one interface over two engines (I/O).
+
+SQLite uses the FTS5 table `items_fts` (porter stemming, bm25 ranking); PostgreSQL the
+generated `items.search_vector` with its GIN index (english stemming, ts_rank). Both read the
+same query language, the one people type into web search boxes: words (all must match),
+"quoted phrases", `OR` between alternatives and `-word` to exclude. Nothing a user types can
+be a syntax error: it is parsed here and handed to the engine as quoted terms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from briefing.db.engine import session_scope
+from briefing.errors import UsageError
+
+Sort = Literal["relevance", "date"]
+FACETS = ("topic", "segment", "outlet", "region", "sent")
+MAX_QUERY_CHARS = 500
+MAX_PAGE = 500  # deep pages cost a scan each; nobody reads page 500 of an archive search
+PER_PAGE = 20
+# Snippet highlight markers: control characters that text extraction never leaves in.
+MARK_START, MARK_END = "\x02", "\x03"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    text: str = ""
+    since: date | None = None  # London days, both ends included
+    until: date | None = None
+    topic: str | None = None
+    segment: str | None = None
+    outlet: str | None = None  # outlet slug
+    region: str | None = None
+    sent: bool | None = None  # True: the item's story made a sent edition; False: it did not
+    sort: Sort = "relevance"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    def __post_init__(self) -> None:
+        if len(self.text) > MAX_QUERY_CHARS:
+            raise UsageError(f"the search is too long (at most {MAX_QUERY_CHARS} characters)")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise UsageError(f"page must be between 1 and {MAX_PAGE}")
+        if not 1 <= self.per_page <= 100:
+            raise UsageError("per_page must be between 1 and 100")
+        if self.since and self.until and self.since > self.until:
+            raise UsageError("since is after until")
+        if self.sort not in ("relevance", "date"):
+            raise UsageError("sort must be relevance or date")
+
+    def filters(self) -> dict[str, Any]:
+        """The query as plain values (for URLs, exports and the API)."""
+        return {
+            "q": self.text,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "topic": self.topic,
+            "segment": self.segment,
+            "outlet": self.outlet,
+            "region": self.region,
+            "sent": self.sent,
+            "sort": self.sort,
+            "page": self.page,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    item_id: int
+    title: str
+    url: str
+    outlet: str  # the outlet's name, or the publisher an aggregator named
+    outlet_slug: str | None
+    segment: str
+    region: str | None
+    topics: tuple[str, ...]
+    published_at: datetime
+    snippet: tuple[tuple[str, bool], ...]  # (text, highlighted) runs; escape when rendering
+    sent_in: date | None  # the first sent edition that carried the item's story
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(run for run, _ in self.snippet)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: SearchQuery
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # most first
+
+    @property
+    def pages(self) -> int:
+        return min(MAX_PAGE, max(1, -(-self.total // self.query.per_page)))
+
+
+# --- the query language -----------------------------------------------------------------
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    words: tuple[str, ...]  # one word, or a phrase
+    negated: bool = False
+    prefix: bool = False
+
+
+def parse(query: str) -> list[list[_Term]]:
+    """Words and phrases as groups of alternatives: `a b OR c "d e" -f` is
+    [[a], [b, c], [d e], [-f]]; every group must match."""
+    groups: list[list[_Term]] = []
+    join_next = False
+    for match in _TOKEN.finditer(query):
+        minus, phrase, bare = match.groups()
+        if bare is not None:
+            if bare == "OR":
+                join_next = bool(groups)
+                continue
+            minus, bare = ("-", bare[1:]) if bare.startswith("-") else ("", bare)
+        words = tuple(re.findall(r"\w+", phrase if phrase is not None else str(bare)))
+        if not words:
+            continue
+        prefix = bare is not None and bare.endswith("*") and len(words) == 1
+        term = _Term(words, negated=bool(minus), prefix=prefix)
+        if join_next and not term.negated and not groups[-1][0].negated:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join_next = False
+    return groups
+
+
+def _fts5(groups: list[list[_Term]]) -> str:
+    def quoted(term: _Term) -> str:
+        return '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+
+    positive = [" OR ".join(quoted(t) for t in group) for group in groups if not group[0].negated]
+    negative = [quoted(group[0]) for group in groups if group[0].negated]
+    expression = " AND ".join(f"({p})" for p in positive)
+    return expression + "".join(f" NOT {n}" for n in negative)
+
+
+def _tsquery(groups: list[list[_Term]]) -> tuple[str, dict[str, str]]:
+    """A tsquery expression with every word a bound parameter: (a | b) & "c d" & !e."""
+    params: dict[str, str] = {}
+
+    def one(term: _Term) -> str:
+        name = f"w{len(params)}"
+        params[name] = " ".join(term.words)
+        if term.prefix:  # a single \w+ word, so nothing in it is tsquery syntax
+            return f"to_tsquery('english', :{name} || ':*')"
+        return f"phraseto_tsquery('english', :{name})"
+
+    parts = [
+        ("!!" if group[0].negated else "") + "(" + " || ".join(one(t) for t in group) + ")"
+        for group in groups
+    ]
+    return "(" + " && ".join(parts) + ")", params
+
+
+# --- running it -------------------------------------------------------------------------
+
+
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tz)
+
+
+def _filters(query: SearchQuery, tz: ZoneInfo) -> tuple[list[str], dict[str, Any]]:
+    where = ["l.relevant"]
+    params: dict[str, Any] = {}
+    if query.since:
+        where.append("i.published_at >= :since")
+        params["since"] = _day_start(query.since, tz)
+    if query.until:
+        where.append("i.published_at < :until")
+        params["until"] = _day_start(query.until + timedelta(days=1), tz)
+    if query.topic:
+        where.append(
+            "EXISTS (SELECT 1 FROM item_topics t WHERE t.item_id = i.id AND t.topic = :topic)"
+        )
+        params["topic"] = query.topic
+    if query.segment:
+        where.append("l.segment = :segment")
+        params["segment"] = query.segment
+    if query.region:
+        where.append("l.region = :region")
+        params["region"] = query.region
+    if query.outlet:
+        where.append("i.outlet_id = (SELECT id FROM outlets WHERE slug = :outlet)")
+        params["outlet"] = query.outlet
+    if query.sent is not None:
+        where.append(("" if query.sent else "NOT ") + SENT_CONDITION)
+    return where, params
+
+
+# An item made the briefing when it, or another report of its story, was a sent entry.
+_SENT_ENTRY = (
+    "SELECT 1 FROM edition_entries e JOIN editions ed ON ed.id = e.edition_id "
+    "WHERE ed.status = 'sent' AND NOT e.removed AND "
+)
+SENT_CONDITION = (
+    f"(EXISTS ({_SENT_ENTRY} e.item_id = i.id) "
+    f"OR (i.story_id IS NOT NULL AND EXISTS ({_SENT_ENTRY} e.story_id = i.story_id)))"
+)
+
+
+def _convert(params: dict[str, Any], dialect: str) -> dict[str, Any]:
+    if dialect != "sqlite":
+        return params
+    # SQLite stores UTC datetimes without an offset (see UTCDateTime); compare alike.
+    return {
+        k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
+        for k, v in params.items()
+    }
+
+
+def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
+    """One page of hits, the total and the facet counts for `query`."""
+    groups = parse(query.text)
+    if query.text.strip() and not any(not g[0].negated for g in groups):
+        raise UsageError("the search has no words to look for")
+    dialect = engine.dialect.name
+    where, params = _filters(query, tz)
+    if not groups:
+        source, rank, snippet = "items i", "NULL", "substr(i.summary, 1, 240)"
+        words: dict[str, str] = {}
+        query = replace(query, sort="date")
+    elif dialect == "sqlite":
+        source = "items_fts f JOIN items i ON i.id = f.rowid"
+        words = {"match": _fts5(groups)}
+        where.insert(0, "items_fts MATCH :match")
+        rank = "bm25(items_fts, 10.0, 4.0, 1.0)"  # title, summary, text; lower is better
+        snippet = (
+            f"(SELECT snippet(items_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
+            "FROM items_fts WHERE items_fts MATCH :match AND rowid = i.id)"
+        )
+    else:
+        source = "items i"
+        tsquery, words = _tsquery(groups)
+        where.insert(0, f"i.search_vector @@ {tsquery}")
+        rank = f"-ts_rank(i.search_vector, {tsquery})"
+        snippet = (
+            "ts_headline('english', i.title || '. ' || i.summary || ' ' "
+            f"|| left(coalesce(i.full_text, ''), 20000), {tsquery}, "
+            f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, "
+            'MaxFragments=2, FragmentDelimiter=" … "\')'
+        )
+    params.update(words)
+    base = f"FROM {source} JOIN item_labels l ON l.item_id = i.id WHERE {' AND '.join(where)}"
+    order = f"{rank}, i.published_at DESC" if query.sort == "relevance" else "i.published_at DESC"
+    params = _convert(params, dialect)
+    with session_scope(engine, write=False) as session:
+        run = session.execute
+        ids = [
+            row[0]
+            for row in run(
+                text(f"SELECT i.id {base} ORDER BY {order}, i.id DESC LIMIT :limit OFFSET :skip"),
+                {**params, "limit": query.per_page, "skip": (query.page - 1) * query.per_page},
+            )
+        ]
+        total = run(text(f"SELECT count(*) {base}"), params).scalar_one()
+        facets = {
+            "topic": _facet(
+                run,
+                f"SELECT t.topic, count(*) FROM item_topics t WHERE t.item_id IN "
+                f"(SELECT i.id {base}) GROUP BY t.topic",
+                params,
+            ),
+            "segment": _facet(run, f"SELECT l.segment, count(*) {base} GROUP BY l.segment", params),
+            "region": _facet(run, f"SELECT l.region, count(*) {base} GROUP BY l.region", params),
+            "outlet": _facet(
+                run,
+                f"SELECT o.slug, count(*) FROM outlets o JOIN (SELECT i.outlet_id {base}) m "
+                f"ON m.outlet_id = o.id GROUP BY o.slug",
+                params,
+            ),
+        }
+        hits = _hits(run, ids, snippet, words)
+    return SearchResult(query, hits, total, facets)
+
+
+def _facet(run: Any, sql: str, params: dict[str, Any]) -> list[tuple[str, int]]:
+    counts = [(str(key), int(n)) for key, n in run(text(sql), params) if key is not None]
+    return sorted(counts, key=lambda kv: (-kv[1], kv[0]))
+
+
+def _hits(run: Any, ids: list[int], snippet: str, words: dict[str, str]) -> list[Hit]:
+    if not ids:
+        return []
+    id_list = ",".join(str(int(i)) for i in ids)  # our own integers, never user input
+    rows = run(
+        text(
+            f"SELECT i.id, i.title, i.url, coalesce(o.name, i.publisher_name), o.slug, l.segment, "
+            f"l.region, i.published_at, {snippet} FROM items i "
+            "JOIN item_labels l ON l.item_id = i.id LEFT JOIN outlets o ON o.id = i.outlet_id "
+            f"WHERE i.id IN ({id_list})"
+        ),
+        words,
+    ).all()
+    topics: dict[int, list[str]] = {}
+    for item_id, topic in run(
+        text(
+            f"SELECT item_id, topic FROM item_topics WHERE item_id IN ({id_list}) "
+            "ORDER BY score DESC, topic"
+        )
+    ):
+        topics.setdefault(item_id, []).append(topic)
+    sent_in = dict(
+        run(
+            text(
+                "SELECT i.id, min(ed.edition_date) FROM items i JOIN edition_entries e "
+                "ON e.item_id = i.id OR (i.story_id IS NOT NULL AND e.story_id = i.story_id) "
+                "JOIN editions ed ON ed.id = e.edition_id "
+                f"WHERE i.id IN ({id_list}) AND ed.status = 'sent' AND NOT e.removed "
+                "GROUP BY i.id"
+            )
+        ).all()
+    )
+    by_id = {row[0]: row for row in rows}
+    return [
+        Hit(
+            item_id=row[0],
+            title=row[1],
+            url=row[2],
+            outlet=row[3] or "",
+            outlet_slug=row[4],
+            segment=row[5],
+            region=row[6],
+            topics=tuple(topics.get(row[0], ())),
+            published_at=_aware(row[7]),
+            snippet=_runs(row[8] or ""),
+            sent_in=_as_date(sent_in.get(row[0])),
+        )
+        for row in (by_id[i] for i in ids if i in by_id)
+    ]
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite through text(): an ISO string
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10])
+
+
+def _runs(snippet: str) -> tuple[tuple[str, bool], ...]:
+    runs: list[tuple[str, bool]] = []
+    for i, part in enumerate(re.split(f"[{MARK_START}{MARK_END}]", snippet)):
+        if part:
+            runs.append((part, i % 2 == 1))
+    return tuple(runs)
