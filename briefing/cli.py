@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from briefing.config.settings import Settings, load_settings
-from briefing.errors import BriefingError, NotBuiltError, UsageError
+from briefing.errors import BriefingError, UsageError
 
 if TYPE_CHECKING:
     from briefing.pipeline import Context
@@ -79,11 +80,6 @@ def _settings() -> Settings:
     return lazy.settings
 
 
-def _not_built(what: str, issue: str) -> NoReturn:
-    click.echo(f"briefing {what}: not built yet ({issue}).", err=True)
-    raise NotBuiltError(what)
-
-
 def _context() -> Context:
     from briefing.pipeline import Context
 
@@ -142,10 +138,26 @@ def db_upgrade(revision: str) -> None:
 
     Example: briefing db upgrade
     """
+    from briefing.archive import rollup
+    from briefing.db.engine import make_engine
     from briefing.db.migrate import upgrade
 
-    upgrade(_settings().database_url, revision)
+    settings = _settings()
+    upgrade(settings.database_url, revision)
     click.echo(f"Database at {revision}.")
+    if revision != "head":
+        return
+    engine = make_engine(settings.database_url)
+    try:
+        if rollup.is_empty(engine):  # the archive figures are new: count the existing items
+            now = datetime.now(settings.tz)
+            with _progress("Counting the archive by day") as step:
+                days = rollup.rebuild(engine, settings.tz, settings.prune_after_days, now, step)
+            click.echo(f"Archive figures counted for {days} days.")
+        with _progress("Counting tracked terms") as step:
+            rollup.count_terms(engine, settings.tz, datetime.now(settings.tz), progress=step)
+    finally:
+        engine.dispose()
 
 
 @db.command("downgrade")
@@ -712,18 +724,223 @@ def users_disable(username: str, enable: bool) -> None:
 
 # --- archive --------------------------------------------------------------------------------
 
+_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    help="How to print the result (default: a table).",
+)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal, nothing otherwise (logs stay clean)."""
+    bar: Any = None
+
+    def step(done: int, total: int) -> None:
+        nonlocal bar
+        if not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+        bar.update(done - bar.pos)
+
+    yield step
+    if bar is not None:
+        bar.render_finish()
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _known(kind: str, value: str | None, known: Iterable[str]) -> str | None:
+    if value is not None and value not in known:
+        raise UsageError(f"--{kind} {value!r}: not one of {', '.join(sorted(known))}")
+    return value
+
+
+_DATE = click.DateTime(["%Y-%m-%d"])
+
 
 @cli.command()
-@click.argument("query")
-def search(query: str) -> None:
-    """Search the archive of relevant items."""
-    _not_built("search", "the archive issue")
+@click.argument("query", default="")
+@click.option("--since", type=_DATE, help="From this day (London), e.g. 2026-01-01.")
+@click.option("--until", type=_DATE, help="To this day, included.")
+@click.option("--topic", help="Only items with this topic (its slug).")
+@click.option("--segment", help="Only items from outlets in this segment.")
+@click.option("--outlet", help="Only items from this outlet (its slug).")
+@click.option("--region", help="Only items about this region.")
+@click.option(
+    "--sent/--not-sent",
+    default=None,
+    help="Only items that made (or did not make) a sent briefing.",
+)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
+@click.option("--page", type=click.IntRange(1), default=1)
+@click.option(
+    "--limit", type=click.IntRange(1, 100), default=20, help="Hits per page (at most 100)."
+)
+@_FORMAT
+def search(
+    query: str,
+    since: datetime | None,
+    until: datetime | None,
+    topic: str | None,
+    segment: str | None,
+    outlet: str | None,
+    region: str | None,
+    sent: bool | None,
+    sort: str,
+    page: int,
+    limit: int,
+    fmt: str,
+) -> None:
+    """Search the archive of relevant items: words (all must match), "a phrase",
+    OR between alternatives, -word to exclude, word* for a prefix.
+
+    Example: briefing search '"small boats" Calais' --since 2026-01-01 --segment right-leaning
+    """
+    from briefing.archive.search import SearchQuery, hit_rows, result_json
+    from briefing.archive.search import search as run
+    from briefing.archive.trends import to_csv, to_json
+    from briefing.config.taxonomy import default_taxonomy
+    from briefing.db.engine import make_engine
+
+    settings, taxonomy = _settings(), default_taxonomy()
+    request = SearchQuery(
+        query,
+        since=_day(since),
+        until=_day(until),
+        topic=_known("topic", topic, taxonomy.topics),
+        segment=_known("segment", segment, [*taxonomy.segments, "unknown"]),
+        outlet=outlet,
+        region=_known("region", region, taxonomy.regions),
+        sent=sent,
+        sort=sort,  # type: ignore[arg-type]
+        page=page,
+        per_page=limit,
+    )
+    engine = make_engine(settings.database_url)
+    try:
+        result = run(engine, request, settings.tz)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(to_json(result_json(result)))
+    elif fmt == "csv":
+        click.echo(to_csv(hit_rows(result)), nl=False)
+    else:
+        first = (page - 1) * limit
+        shown = f"{first + 1} to {first + len(result.hits)} of " if result.hits else ""
+        click.echo(f"{shown}{result.total:,} items")
+        for hit in result.hits:
+            when = hit.published_at.astimezone(settings.tz).strftime("%d %b %Y")
+            sent_in = f"  [in the briefing of {hit.sent_in:%d %b %Y}]" if hit.sent_in else ""
+            click.echo(f"\n{when}  {hit.outlet}  ({hit.segment}){sent_in}")
+            click.echo(f"  {hit.title}")
+            click.echo(f"  {hit.url}")
+            snippet = "".join(f"*{t}*" if marked else t for t, marked in hit.snippet)
+            if snippet:
+                click.echo(f"  {' '.join(snippet.split())}")
 
 
 @cli.command()
-def stats() -> None:
-    """Trend figures by topic, segment, outlet or region."""
-    _not_built("stats", "the archive issue")
+@click.option(
+    "--by", type=click.Choice(["topic", "segment", "outlet", "region", "all"]), default="topic"
+)
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="week")
+@click.option("--since", type=_DATE, required=True, help="From this day (London), e.g. 2026-01-01.")
+@click.option("--until", type=_DATE, help="To this day, included (default: today).")
+@click.option("--topic", help="Only this topic's items (its slug).")
+@click.option(
+    "--terms", is_flag=True, help="The language tracker instead: tracked terms per period."
+)
+@click.option("--segment", help="With --terms: only this segment's outlets.")
+@click.option("--spikes", is_flag=True, help="List the days a topic's coverage spiked instead.")
+@_FORMAT
+def stats(
+    by: str,
+    period: str,
+    since: datetime,
+    until: datetime | None,
+    topic: str | None,
+    terms: bool,
+    segment: str | None,
+    spikes: bool,
+    fmt: str,
+) -> None:
+    """Trend figures: relevant items per period by topic, segment, outlet or region, with
+    their share of all items fetched and the periods when feeds behind them were failing.
+
+    Example: briefing stats --by segment --period month --since 2026-01-01 --topic channel-crossings
+    """
+    from briefing.archive import trends
+    from briefing.config.taxonomy import default_taxonomy
+    from briefing.db.engine import make_engine
+
+    settings, taxonomy = _settings(), default_taxonomy()
+    first, last = since.date(), _day(until) or datetime.now(settings.tz).date()
+    _known("topic", topic, taxonomy.topics)
+    _known("segment", segment, [*taxonomy.segments, "unknown"])
+    engine = make_engine(settings.database_url)
+    try:
+        if spikes:
+            found = trends.spikes(engine, first, last)
+            rows = [
+                {
+                    "day": s.day.isoformat(),
+                    "topic": s.topic,
+                    "items": s.count,
+                    "daily_average_4_weeks": round(s.baseline, 2),
+                }
+                for s in found
+                if not topic or s.topic == topic
+            ]
+        elif terms:
+            rows = trends.term_rows(
+                trends.term_trend(engine, first, last, period, segment)  # type: ignore[arg-type]
+            )
+        else:
+            labels = {**taxonomy.topics, **trends.outlet_names(engine)}
+            query = trends.TrendQuery(first, last, by, period, topic)  # type: ignore[arg-type]
+            rows = trends.trend_rows(trends.trend(engine, query, labels))
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(trends.to_json(rows))
+    elif fmt == "csv":
+        click.echo(trends.to_csv(rows), nl=False)
+    else:
+        _table(rows)
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    """Aligned columns; shares as percentages; a dagger where feeds were failing."""
+    if not rows:
+        click.echo("Nothing counted in this range.")
+        return
+    columns = [c for c in rows[0] if c not in ("label", "feeds_failing", "fetched")]
+
+    def cell(row: dict[str, Any], column: str) -> str:
+        value = row[column]
+        if column.startswith("share_of"):
+            return "" if value is None else f"{value:.1%}"
+        if isinstance(value, int):
+            text = f"{value:,}"
+            return text + ("†" if column == "items" and row.get("feeds_failing") else "")
+        return str(value)
+
+    cells = [[cell(row, c) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for r in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+    if any(row.get("feeds_failing") for row in rows):
+        click.echo(
+            "† a quarter or more of the feeds behind this figure failed on a day of the period"
+        )
 
 
 @cli.command()

@@ -4,7 +4,6 @@ BriefingError
 ├── ConfigError (+ValueError)          bad settings, sources.yaml or taxonomy: exit 2
 │   └── SourcesError                   sources.yaml problems, each with its line and field
 ├── UsageError (+ValueError)           bad input to a command: exit 2
-├── NotBuiltError                      a command whose stage is not built yet: exit 2
 ├── SourceError(source)                one feed or page could not be fetched or parsed
 │   ├── FetchError
 │   └── FeedParseError
@@ -58,17 +57,6 @@ class SourcesError(ConfigError):
 class UsageError(BriefingError, ValueError):
     exit_code = 2
     default_message = "bad usage"
-
-
-class NotBuiltError(BriefingError):
-    exit_code = 2
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"'{what}' is not built yet")
-        self.what = what
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.what,))
 
 
 class SourceError(BriefingError):

@@ -3,7 +3,8 @@ scheduler call these functions and nothing deeper."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
+from briefing.archive import rollup
 from briefing.classify.data import Example, data_hash, load_seed
 from briefing.classify.evaluate import Evaluation, evaluate
 from briefing.classify.model import Classifier, load_classifier
@@ -50,6 +52,9 @@ from briefing.resources import data_path
 MAX_WINDOW = timedelta(days=7)
 # Items whose cheap title-and-summary score reaches this get their page fetched for full text.
 CANDIDATE_RELEVANCE = 0.25
+
+
+log = logging.getLogger("briefing.pipeline")
 
 
 @dataclass
@@ -157,7 +162,20 @@ def fetch(
     labels = ClassifyReport(
         first.labelled | again.labelled, (first.relevant - again.labelled) | again.relevant
     )
+    refresh_archive(ctx, labels.labelled)
     return FetchSummary(report, labels, pages)
+
+
+def refresh_archive(ctx: Context, item_ids: Iterable[int] = ()) -> None:
+    """Recount the archive figures for the days of these items, and today. A failure here
+    must not fail the fetch or the send that called it: the nightly job recounts."""
+    settings = ctx.settings
+    try:
+        rollup.refresh_items(
+            ctx.engine, item_ids, settings.tz, settings.prune_after_days, ctx.clock()
+        )
+    except DatabaseError as e:
+        log.warning("archive figures not recounted (%s); the nightly job will", e)
 
 
 def next_edition_day(ctx: Context) -> date:
@@ -207,7 +225,7 @@ def send(
     if not settings.list_address or not settings.from_address:
         raise UsageError("set list_address and from_address before sending to the list")
     grace = timedelta(minutes=settings.late_grace_minutes)
-    return send_edition(
+    outcome = send_edition(
         ctx.engine,
         ctx.mail,
         day,
@@ -216,6 +234,8 @@ def send(
         force=force,
         clock=ctx.clock,
     )
+    refresh_archive(ctx, rollup.edition_items(ctx.engine, day, settings.list_address))
+    return outcome
 
 
 def send_test(ctx: Context, day: date, to: str) -> str:

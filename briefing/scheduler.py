@@ -23,7 +23,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
+from briefing.archive import rollup
 from briefing.archive.queries import feed_health
+from briefing.archive.trends import spikes
 from briefing.config.settings import WEEKDAYS
 from briefing.db import lease
 from briefing.db.editions import find_edition
@@ -78,6 +80,24 @@ def run_fetch(ctx: Context) -> None:
         len(summary.labels.relevant),
     )
     check_feeds(ctx)
+    if ctx.settings.spike_alerts:
+        check_spikes(ctx)
+
+
+def check_spikes(ctx: Context) -> None:
+    """Alert (once per topic and day) when a topic's coverage today is a spike."""
+    today = local_today(ctx)
+    for spike in spikes(ctx.engine, today, today):
+        label = ctx.taxonomy.topic_label(spike.topic)
+        alert(
+            ctx,
+            "topic-spike",
+            f"{today.isoformat()}:{spike.topic}",
+            f"Coverage spike: {label}, {spike.count} items today",
+            f"{label}: {spike.count} relevant items so far today against a daily average of "
+            f"{spike.baseline:.1f} over the last four weeks. The stats page lists the "
+            f"spikes; the archive page filtered by topic and day shows the items.",
+        )
 
 
 def check_feeds(ctx: Context) -> None:
@@ -197,6 +217,16 @@ def run_retrain(ctx: Context) -> None:
 
 
 def run_prune(ctx: Context) -> None:
+    """Nightly: recount the archive's last two days (whole days of fetches by now), then
+    prune, then count any tracked term whose counting was interrupted."""
+    settings, today = ctx.settings, local_today(ctx)
+    rollup.refresh(
+        ctx.engine,
+        [today - timedelta(days=1), today],
+        settings.tz,
+        settings.prune_after_days,
+        ctx.clock(),
+    )
     report = prune(ctx.engine, ctx.clock(), ctx.settings.prune_after_days)
     log.info(
         "pruned %d irrelevant items, %d stories and %d fetch-log rows older than %s",
@@ -205,6 +235,7 @@ def run_prune(ctx: Context) -> None:
         report.fetch_logs,
         report.cutoff.date(),
     )
+    rollup.count_terms(ctx.engine, settings.tz, ctx.clock())
 
 
 # The jobs as APScheduler stores them: importable names, no arguments.

@@ -1,5 +1,5 @@
 """Every command has help; exit statuses are 0 (done), 1 (the job failed), 2 (bad usage or
-input, or not built yet), each failure with a one-line reason on stderr."""
+input), each failure with a one-line reason on stderr."""
 
 from __future__ import annotations
 
@@ -34,22 +34,6 @@ def test_every_command_has_help_and_is_documented(command: tuple[str, ...]) -> N
     assert "Usage: " in result.output
     docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert f"briefing {' '.join(command)}" in docs
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        ("search", "boats"),
-        ("stats",),
-    ],
-    ids=" ".join,
-)
-def test_commands_not_built_yet_say_so_and_exit_2(command: tuple[str, ...], tmp_path: Path) -> None:
-    (tmp_path / "README.md").write_text("gold")
-    result = run(*command)
-    assert result.exit_code == 2
-    assert "not built yet" in result.stderr
-    assert result.stdout == ""
 
 
 def test_bad_usage_exits_2() -> None:

@@ -27,7 +27,6 @@ def _error_classes() -> list[type[BriefingError]]:
 def _instance(cls: type[BriefingError]) -> BriefingError:
     arguments = {
         "SourcesError": ("sources.yaml", ["line 3: outlets[0].segment 'x' is not a segment"]),
-        "NotBuiltError": ("train",),
         "NotFoundError": ("edition", "2026-03-10"),
         "SourceError": ("https://example.org/feed", "it broke"),
         "FetchError": ("https://example.org/feed", "timed out"),

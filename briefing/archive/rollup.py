@@ -29,6 +29,8 @@ from briefing.config.taxonomy import UNKNOWN_SEGMENT
 from briefing.db.engine import session_scope
 from briefing.db.models import (
     ArchiveCount,
+    Edition,
+    EditionEntry,
     Feed,
     FeedDay,
     FetchLog,
@@ -93,6 +95,27 @@ def refresh_items(
             published = select(Item.published_at).where(Item.id.in_(ids[start : start + 500]))
             days.update(london_day(p, tz) for p in session.scalars(published))
     return refresh(engine, days, tz, keep_days, now)
+
+
+def edition_items(engine: Engine, day: date, list_address: str) -> list[int]:
+    """The items an edition carried, with the other reports of their stories: their days'
+    "made the briefing" counts change when it is sent."""
+    with session_scope(engine, write=False) as session:
+        entries = (
+            select(EditionEntry.item_id, EditionEntry.story_id)
+            .join(Edition)
+            .where(Edition.edition_date == day, Edition.list_address == list_address)
+        )
+        pairs = session.execute(entries).all()
+        stories = [story for _, story in pairs if story is not None]
+        ids = {item for item, _ in pairs}
+        for start in range(0, len(stories), 500):
+            ids.update(
+                session.scalars(
+                    select(Item.id).where(Item.story_id.in_(stories[start : start + 500]))
+                )
+            )
+    return sorted(ids)
 
 
 def rebuild(

@@ -102,6 +102,36 @@ class SearchResult:
         return min(MAX_PAGE, max(1, -(-self.total // self.query.per_page)))
 
 
+def hit_rows(result: SearchResult) -> list[dict[str, Any]]:
+    """One row per hit: the shape of the CSV export and of the JSON API's hits."""
+    return [
+        {
+            "item_id": hit.item_id,
+            "published_at": hit.published_at.isoformat(),
+            "title": hit.title,
+            "url": hit.url,
+            "outlet": hit.outlet,
+            "outlet_slug": hit.outlet_slug,
+            "segment": hit.segment,
+            "region": hit.region,
+            "topics": list(hit.topics),
+            "sent_in": hit.sent_in.isoformat() if hit.sent_in else None,
+            "snippet": hit.snippet_text,
+        }
+        for hit in result.hits
+    ]
+
+
+def result_json(result: SearchResult) -> dict[str, Any]:
+    return {
+        "query": result.query.filters(),
+        "total": result.total,
+        "pages": result.pages,
+        "hits": hit_rows(result),
+        "facets": {name: dict(counts) for name, counts in result.facets.items()},
+    }
+
+
 # --- the query language -----------------------------------------------------------------
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')

@@ -205,7 +205,7 @@ def _gaps(failing: _FeedDays, query: TrendQuery, periods: list[date], key: str) 
 
 def outlet_names(engine: Engine) -> dict[str, str]:
     with session_scope(engine, write=False) as session:
-        return dict(session.execute(select(Outlet.slug, Outlet.name)).tuples().all())
+        return {slug: name for slug, name in session.execute(select(Outlet.slug, Outlet.name))}
 
 
 # --- spikes --------------------------------------------------------------------------------

@@ -170,6 +170,10 @@ class Settings(BaseModel):
     unhealthy_alert_share: float = Field(
         0.25, ge=0, le=1, description="Alert when more than this share of feeds is unhealthy."
     )
+    spike_alerts: bool = Field(
+        False,
+        description="Alert when a topic's coverage today is far above its four-week average.",
+    )
     scheduler_lease_seconds: int = Field(
         60,
         ge=3,
