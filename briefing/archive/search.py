@@ -10,6 +10,7 @@ be a syntax error: it is parsed here and handed to the engine as quoted terms.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -21,10 +22,11 @@ from briefing.db.engine import session_scope
 from briefing.errors import UsageError
 
 Sort = Literal["relevance", "date"]
-FACETS = ("topic", "segment", "outlet", "region", "sent")
+FACETS = ("topic", "segment", "outlet", "region")
 MAX_QUERY_CHARS = 500
-MAX_PAGE = 500  # deep pages cost a scan each; nobody reads page 500 of an archive search
 PER_PAGE = 20
+CANDIDATES = 5000  # matches read per search, newest first (see `search`)
+MAX_PAGE = CANDIDATES // PER_PAGE
 # Snippet highlight markers: control characters that text extraction never leaves in.
 MARK_START, MARK_END = "\x02", "\x03"
 
@@ -94,8 +96,9 @@ class Hit:
 class SearchResult:
     query: SearchQuery
     hits: list[Hit]
-    total: int
+    total: int  # a lower bound when `capped`
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # most first
+    capped: bool = False  # more than CANDIDATES matched: total and facets are of the newest
 
     @property
     def pages(self) -> int:
@@ -126,6 +129,7 @@ def result_json(result: SearchResult) -> dict[str, Any]:
     return {
         "query": result.query.filters(),
         "total": result.total,
+        "capped": result.capped,
         "pages": result.pages,
         "hits": hit_rows(result),
         "facets": {name: dict(counts) for name, counts in result.facets.items()},
@@ -254,20 +258,27 @@ def _convert(params: dict[str, Any], dialect: str) -> dict[str, Any]:
 
 
 def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
-    """One page of hits, the total and the facet counts for `query`."""
+    """One page of hits, the total and the facet counts for `query`.
+
+    The work is bounded whatever the archive's size: the newest CANDIDATES matching items are
+    read once (the FTS index walks them newest first), and the total, the facets and the
+    ranking are made from those. A search that matches more says so (`capped`): its total is
+    a lower bound, and relevance ranks the newest CANDIDATES matches."""
     groups = parse(query.text)
     if query.text.strip() and not any(not g[0].negated for g in groups):
         raise UsageError("the search has no words to look for")
     dialect = engine.dialect.name
     where, params = _filters(query, tz)
+    newest = "i.id DESC"
     if not groups:
-        source, rank, snippet = "items i", "NULL", "substr(i.summary, 1, 240)"
+        source, rank, snippet = "items i", "0", "substr(i.summary, 1, 240)"
         words: dict[str, str] = {}
         query = replace(query, sort="date")
     elif dialect == "sqlite":
         source = "items_fts f JOIN items i ON i.id = f.rowid"
         words = {"match": _fts5(groups)}
         where.insert(0, "items_fts MATCH :match")
+        newest = "f.rowid DESC"  # FTS5 walks its index in this order without sorting
         rank = "bm25(items_fts, 10.0, 4.0, 1.0)"  # title, summary, text; lower is better
         snippet = (
             f"(SELECT snippet(items_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
@@ -284,43 +295,44 @@ def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
             f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=12, "
             'MaxFragments=2, FragmentDelimiter=" … "\')'
         )
-    params.update(words)
-    base = f"FROM {source} JOIN item_labels l ON l.item_id = i.id WHERE {' AND '.join(where)}"
-    order = f"{rank}, i.published_at DESC" if query.sort == "relevance" else "i.published_at DESC"
-    params = _convert(params, dialect)
+    params = _convert({**params, **words}, dialect)
+    if query.sort == "date":
+        rank = "0"  # ranking costs as much as the rest of the search: skip it when unused
+    topics = "group_concat(t.topic)" if dialect == "sqlite" else "string_agg(t.topic, ',')"
+    matching = (
+        f"SELECT i.id, i.published_at, {rank}, l.segment, l.region, i.outlet_id, "
+        f"(SELECT {topics} FROM item_topics t WHERE t.item_id = i.id) "
+        f"FROM {source} JOIN item_labels l ON l.item_id = i.id WHERE {' AND '.join(where)} "
+        f"ORDER BY {newest} LIMIT {CANDIDATES + 1}"
+    )
     with session_scope(engine, write=False) as session:
         run = session.execute
-        ids = [
-            row[0]
-            for row in run(
-                text(f"SELECT i.id {base} ORDER BY {order}, i.id DESC LIMIT :limit OFFSET :skip"),
-                {**params, "limit": query.per_page, "skip": (query.page - 1) * query.per_page},
-            )
-        ]
-        total = run(text(f"SELECT count(*) {base}"), params).scalar_one()
-        facets = {
-            "topic": _facet(
-                run,
-                f"SELECT t.topic, count(*) FROM item_topics t WHERE t.item_id IN "
-                f"(SELECT i.id {base}) GROUP BY t.topic",
-                params,
-            ),
-            "segment": _facet(run, f"SELECT l.segment, count(*) {base} GROUP BY l.segment", params),
-            "region": _facet(run, f"SELECT l.region, count(*) {base} GROUP BY l.region", params),
-            "outlet": _facet(
-                run,
-                f"SELECT o.slug, count(*) FROM outlets o JOIN (SELECT i.outlet_id {base}) m "
-                f"ON m.outlet_id = o.id GROUP BY o.slug",
-                params,
-            ),
-        }
-        hits = _hits(run, ids, snippet, words)
-    return SearchResult(query, hits, total, facets)
+        found = list(run(text(matching), params).all())
+        capped = len(found) > CANDIDATES
+        found = found[:CANDIDATES]
+        # Newest first (SQLite's ISO strings sort as the datetimes they spell).
+        found.sort(key=lambda row: (row[1], row[0]), reverse=True)
+        if query.sort == "relevance":
+            found.sort(key=lambda row: float(row[2]))  # stable: equal ranks stay newest first
+        start = (query.page - 1) * query.per_page
+        page_ids = [row[0] for row in found[start : start + query.per_page]]
+        facets = _facets(run, found)
+        hits = _hits(run, page_ids, snippet, words)
+    return SearchResult(query, hits, len(found), facets, capped)
 
 
-def _facet(run: Any, sql: str, params: dict[str, Any]) -> list[tuple[str, int]]:
-    counts = [(str(key), int(n)) for key, n in run(text(sql), params) if key is not None]
-    return sorted(counts, key=lambda kv: (-kv[1], kv[0]))
+def _facets(run: Any, found: list[Any]) -> dict[str, list[tuple[str, int]]]:
+    slugs = dict(run(text("SELECT id, slug FROM outlets")).all()) if found else {}
+    counted = {
+        "topic": Counter(topic for row in found if row[6] for topic in row[6].split(",")),
+        "segment": Counter(row[3] for row in found),
+        "region": Counter(row[4] for row in found if row[4]),
+        "outlet": Counter(slugs[row[5]] for row in found if row[5] in slugs),
+    }
+    return {
+        name: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        for name, counts in counted.items()
+    }
 
 
 def _hits(run: Any, ids: list[int], snippet: str, words: dict[str, str]) -> list[Hit]:

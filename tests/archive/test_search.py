@@ -139,3 +139,20 @@ def test_parse_groups_alternatives_and_keeps_negations_apart() -> None:
         [(("Rwanda",), True, False)],
         [(("asyl",), False, True)],
     ]
+
+
+def test_a_broad_search_reads_only_the_newest_candidates_and_says_so(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import briefing.archive.search as module
+
+    monkeypatch.setattr(module, "CANDIDATES", 40)
+    want = expected(archive.truths, SearchQuery("council"), {"council"})
+    assert len(want) > 40
+    result = search(archive.engine, SearchQuery("council", sort="date", per_page=100), LONDON)
+    assert result.capped and result.total == 40
+    newest = sorted(want, key=lambda t: t.id, reverse=True)[:40]  # ids follow fetch order
+    assert {h.item_id for h in result.hits} == {t.id for t in newest}
+    assert sum(n for _, n in result.facets["segment"]) == 40
+    narrow = search(archive.engine, SearchQuery("council manston"), LONDON)
+    assert not narrow.capped
