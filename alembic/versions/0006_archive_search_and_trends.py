@@ -99,6 +99,7 @@ DEFAULT_TERMS = [
 def upgrade() -> None:
     op.create_index("ix_edition_entries_item_id", "edition_entries", ["item_id"])
     op.create_index("ix_edition_entries_story_id", "edition_entries", ["story_id"])
+    op.create_index("ix_item_labels_segment", "item_labels", ["segment", "item_id"])
     op.create_table(
         "archive_counts",
         sa.Column("dim", sa.String(length=16), nullable=False),
@@ -182,5 +183,6 @@ def downgrade() -> None:
     op.drop_table("tracked_terms")
     op.drop_table("archive_feed_days")
     op.drop_table("archive_counts")
+    op.drop_index("ix_item_labels_segment", table_name="item_labels")
     op.drop_index("ix_edition_entries_story_id", table_name="edition_entries")
     op.drop_index("ix_edition_entries_item_id", table_name="edition_entries")

@@ -25,7 +25,7 @@ Sort = Literal["relevance", "date"]
 FACETS = ("topic", "segment", "outlet", "region")
 MAX_QUERY_CHARS = 500
 PER_PAGE = 20
-CANDIDATES = 5000  # matches read per search, newest first (see `search`)
+CANDIDATES = 2000  # matches read per search, newest first (see `search`)
 MAX_PAGE = CANDIDATES // PER_PAGE
 # Snippet highlight markers: control characters that text extraction never leaves in.
 MARK_START, MARK_END = "\x02", "\x03"
@@ -274,6 +274,12 @@ def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
         source, rank, snippet = "items i", "0", "substr(i.summary, 1, 240)"
         words: dict[str, str] = {}
         query = replace(query, sort="date")
+        if query.topic:  # the (topic, item_id) index gives the topic's items newest first
+            source = "item_topics tt JOIN items i ON i.id = tt.item_id"
+            where.append("tt.topic = :topic")
+            newest = "tt.item_id DESC"
+        elif query.segment:  # and the (segment, item_id) index a segment's
+            newest = "l.item_id DESC"
     elif dialect == "sqlite":
         source = "items_fts f JOIN items i ON i.id = f.rowid"
         words = {"match": _fts5(groups)}
@@ -296,6 +302,11 @@ def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
             'MaxFragments=2, FragmentDelimiter=" … "\')'
         )
     params = _convert({**params, **words}, dialect)
+    with session_scope(engine, write=False) as session:
+        bounds = _id_bounds(session, query, params)
+    if bounds is not None:  # the index walk starts and stops at the range's items
+        where.append(f"{newest.split()[0]} BETWEEN :low AND :high")
+        params.update(low=bounds[0], high=bounds[1])
     if query.sort == "date":
         rank = "0"  # ranking costs as much as the rest of the search: skip it when unused
     topics = "group_concat(t.topic)" if dialect == "sqlite" else "string_agg(t.topic, ',')"
@@ -319,6 +330,29 @@ def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
         facets = _facets(run, found)
         hits = _hits(run, page_ids, snippet, words)
     return SearchResult(query, hits, len(found), facets, capped)
+
+
+def _id_bounds(session: Any, query: SearchQuery, params: dict[str, Any]) -> tuple[int, int] | None:
+    """The lowest and highest item id published in a date range of a year or less: an exact
+    bound that lets the walk newest-first skip the rest of the archive (items' ids follow
+    their fetching, so a year is a narrow band of ids). Reading it costs an index scan of
+    the range, hence the limit on its length."""
+    if not query.since:
+        return None
+    until = query.until or date.today()
+    if (until - query.since).days > 366:
+        return None
+    low, high = session.execute(
+        text(
+            "SELECT min(id), max(id) FROM items "
+            "WHERE published_at >= :since AND published_at < :until"
+        ),
+        {
+            "since": params["since"],
+            "until": params.get("until", params["since"] + timedelta(days=367)),
+        },
+    ).one()
+    return (0, -1) if low is None else (int(low), int(high))
 
 
 def _facets(run: Any, found: list[Any]) -> dict[str, list[tuple[str, int]]]:

@@ -39,6 +39,24 @@ def phrase_pattern(phrases: tuple[str, ...] | list[str]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
 
 
+def combined_pattern(terms: list[Term]) -> tuple[re.Pattern[str], dict[str, set[int]]]:
+    """One pattern that finds every phrase of every term, overlapping ones included (an item
+    with "bogus asylum seekers" uses "asylum seekers" too), and which terms each phrase
+    (as `normal` spells it) belongs to."""
+    term_of: dict[str, set[int]] = {}
+    for term in terms:
+        for phrase in term.phrases:
+            term_of.setdefault(normal(phrase), set()).add(term.id)
+    if not term_of:
+        return re.compile(r"(?!)()"), term_of
+    inner = phrase_pattern(tuple(term_of)).pattern
+    return re.compile(r"(?=(" + inner + "))", re.IGNORECASE), term_of
+
+
+def normal(text: str) -> str:
+    return " ".join(re.split(r"[\s\-]+", text.lower().strip()))
+
+
 def parse_phrases(raw: str) -> tuple[str, ...]:
     """Phrases typed one per line or separated by commas, tidied and de-duplicated."""
     seen: dict[str, None] = {}

@@ -191,6 +191,8 @@ class ItemLabel(Base):
     """The current classification of an item."""
 
     __tablename__ = "item_labels"
+    # The archive lists a segment's items newest first (ids follow fetching).
+    __table_args__ = (Index("ix_item_labels_segment", "segment", "item_id"),)
 
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
