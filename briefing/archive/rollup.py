@@ -24,7 +24,7 @@ from sqlalchemy import Engine, case, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from briefing.archive.search import SENT_CONDITION
-from briefing.archive.terms import Term, combined_pattern, normal
+from briefing.archive.terms import Term, needles, used_terms
 from briefing.config.taxonomy import UNKNOWN_SEGMENT
 from briefing.db.engine import session_scope
 from briefing.db.models import (
@@ -284,12 +284,11 @@ def _texts(session: Session, start: datetime, end: datetime) -> Iterable[tuple[s
 
 
 def _term_counts(texts: Iterable[tuple[str, str]], terms: list[Term]) -> Counter[tuple[int, str]]:
-    """Items per (term, segment): one pass over each text for all the terms at once."""
-    finder, term_of = combined_pattern(terms)
+    """Items per (term, segment)."""
+    wanted = needles(terms)
     counts: Counter[tuple[int, str]] = Counter()
     for segment, body in texts:
-        used = {t for match in finder.finditer(body) for t in term_of[normal(match.group(1))]}
-        counts.update((term_id, segment) for term_id in used)
+        counts.update((term_id, segment) for term_id in used_terms(body, wanted))
     return counts
 
 

@@ -3,13 +3,14 @@
 A term is a label ("illegal migrants"), a kind ("loaded" or "neutral") and the phrases that
 count as using it ("illegal migrant", "illegal immigrants", ...). An item uses a term when any
 phrase occurs in its title, summary or text as whole words, in any case, with any spaces or
-hyphens between the words. Staff list the variants themselves: no stemming, so "swarm" does
+punctuation between the words. Staff list the variants themselves: no stemming, so "swarm" does
 not quietly count "swarmed".
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 from briefing.errors import UsageError
@@ -26,35 +27,30 @@ class Term:
     kind: str
     phrases: tuple[str, ...]
 
-    def pattern(self) -> re.Pattern[str]:
-        return phrase_pattern(self.phrases)
+
+# Punctuation (ASCII and the typographic kinds news text uses) becomes a space.
+_PUNCTUATION = str.maketrans(
+    {c: " " for c in string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb"}
+)
 
 
-def phrase_pattern(phrases: tuple[str, ...] | list[str]) -> re.Pattern[str]:
-    alternatives = [
-        r"[\s\-]+".join(re.escape(word) for word in phrase.split()) for phrase in phrases
-    ]
-    # Longest first, so that "illegal migrants" is tried before "illegal migrant".
-    alternatives.sort(key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+def words(text: str) -> str:
+    """Lower-case words separated by single spaces, with a space at each end: a phrase is in
+    a text, as whole words, exactly when `" a phrase "` is a substring of this. Translating
+    and splitting runs in C, many times faster than a regex over every term."""
+    return " " + " ".join(text.lower().translate(_PUNCTUATION).split()) + " "
 
 
-def combined_pattern(terms: list[Term]) -> tuple[re.Pattern[str], dict[str, set[int]]]:
-    """One pattern that finds every phrase of every term, overlapping ones included (an item
-    with "bogus asylum seekers" uses "asylum seekers" too), and which terms each phrase
-    (as `normal` spells it) belongs to."""
-    term_of: dict[str, set[int]] = {}
-    for term in terms:
-        for phrase in term.phrases:
-            term_of.setdefault(normal(phrase), set()).add(term.id)
-    if not term_of:
-        return re.compile(r"(?!)()"), term_of
-    inner = phrase_pattern(tuple(term_of)).pattern
-    return re.compile(r"(?=(" + inner + "))", re.IGNORECASE), term_of
+Needles = list[tuple[int, tuple[str, ...]]]  # term id, its phrases as `words` spells them
 
 
-def normal(text: str) -> str:
-    return " ".join(re.split(r"[\s\-]+", text.lower().strip()))
+def needles(terms: list[Term]) -> Needles:
+    return [(term.id, tuple(words(phrase) for phrase in term.phrases)) for term in terms]
+
+
+def used_terms(text: str, wanted: Needles) -> set[int]:
+    found = words(text)
+    return {term_id for term_id, phrases in wanted if any(p in found for p in phrases)}
 
 
 def parse_phrases(raw: str) -> tuple[str, ...]:

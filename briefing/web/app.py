@@ -58,6 +58,7 @@ from briefing.db.users import (
 from briefing.errors import BriefingError, NotFoundError, UsageError
 from briefing.pipeline import Context, compose, send_test
 from briefing.resources import data_path
+from briefing.web.archive import ArchiveParts, add_archive
 from briefing.web.security import (
     SESSION_USER,
     LoginRequired,
@@ -643,6 +644,9 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
             }
         )
 
+    app.state.term_counter = add_archive(
+        app, ArchiveParts(engine, settings.tz, taxonomy, ctx.clock, page)
+    )
     return app
 
 

@@ -8,6 +8,7 @@ words share a stem, so "contains the word" in Python is what both search engines
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -76,6 +77,13 @@ FAILING = {  # (outlet slug, day): the outlet's feeds all fail that day
     ("daily-mail", date(2026, 3, 3)),
     ("kent-online", date(2026, 3, 10)),
 }
+
+
+def phrase_pattern(phrases: list[str] | tuple[str, ...]) -> re.Pattern[str]:
+    """The brute-force reference for the language tracker: any phrase as whole words, any
+    case, any spaces or hyphens between its words."""
+    alternatives = [r"[\s\-]+".join(re.escape(word) for word in p.split()) for p in phrases]
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

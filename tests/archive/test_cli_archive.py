@@ -9,17 +9,14 @@ import json
 from datetime import date
 
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine
 
-from briefing.archive import rollup
 from briefing.archive.search import SearchQuery, search
 from briefing.archive.trends import TrendQuery, outlet_names, trend, trend_rows
 from briefing.cli import cli
 from briefing.config.taxonomy import default_taxonomy
-from briefing.db.engine import session_scope
-from briefing.db.models import ArchiveCount, TermCount
 from tests.archive.conftest import Archive
-from tests.archive.fixture import LONDON, SPIKE_DAY, SPIKE_TOPIC, build
+from tests.archive.fixture import LONDON, SPIKE_DAY, SPIKE_TOPIC
 
 
 def run(archive_engine: Engine, *args: str) -> Result:
@@ -130,18 +127,3 @@ def test_bad_archive_requests_exit_2_with_one_line(archive: Archive) -> None:
         last = result.stderr.strip().splitlines()[-1]
         assert last.startswith(("briefing: ", "Error: ")), result.stderr
         assert "Traceback" not in result.stderr
-
-
-def test_db_upgrade_counts_an_archive_that_has_no_figures_yet(engine: Engine) -> None:
-    build(engine)
-    with session_scope(engine) as session:
-        before = session.scalar(select(func.sum(ArchiveCount.items)))
-        session.execute(delete(ArchiveCount))
-        session.execute(delete(TermCount))
-    assert rollup.is_empty(engine)
-    result = run(engine, "db", "upgrade")
-    assert result.exit_code == 0, result.output
-    assert "Archive figures counted" in result.stdout
-    with session_scope(engine, write=False) as session:
-        assert session.scalar(select(func.sum(ArchiveCount.items))) == before
-        assert session.scalar(select(func.count()).select_from(TermCount)) > 0

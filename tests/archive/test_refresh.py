@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from click.testing import CliRunner
+from sqlalchemy import Engine, delete, func, select, update
 
 from briefing import scheduler
 from briefing.archive import rollup
 from briefing.archive.trends import TrendQuery, trend
+from briefing.cli import cli
 from briefing.db.engine import session_scope
-from briefing.db.models import Alert, ArchiveCount, Edition, EditionStatus, FeedDay, FetchLog, Item
+from briefing.db.models import (
+    Alert,
+    ArchiveCount,
+    Edition,
+    EditionStatus,
+    FeedDay,
+    FetchLog,
+    Item,
+    TermCount,
+)
 from briefing.db.prune import prune
 from tests.archive.fixture import FIRST_DAY, KEEP_DAYS, LONDON, NOW, SPIKE_DAY, SPIKE_TOPIC, build
 from tests.test_scheduler import context
@@ -109,3 +120,19 @@ def test_a_spike_today_raises_one_alert(database_url: str) -> None:
         assert "Immigration detention" in alerts[0].subject
     finally:
         ctx.close()
+
+
+def test_db_upgrade_counts_an_archive_that_has_no_figures_yet(engine: Engine) -> None:
+    build(engine)
+    with session_scope(engine) as session:
+        before = session.scalar(select(func.sum(ArchiveCount.items)))
+        session.execute(delete(ArchiveCount))
+        session.execute(delete(TermCount))
+    assert rollup.is_empty(engine)
+    env = {"BRIEFING_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Archive figures counted" in result.stdout
+    with session_scope(engine, write=False) as session:
+        assert session.scalar(select(func.sum(ArchiveCount.items))) == before
+        assert session.scalar(select(func.count()).select_from(TermCount)) > 0

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import pytest
 
 from briefing.archive import rollup
-from briefing.archive.terms import phrase_pattern
 from briefing.archive.trends import TrendQuery, period_start, spikes, term_trend, trend
 from briefing.errors import UsageError
 from tests.archive.conftest import Archive
@@ -21,6 +20,7 @@ from tests.archive.fixture import (
     SPIKE_DAY,
     SPIKE_TOPIC,
     TOPICS,
+    phrase_pattern,
 )
 
 LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
