@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -142,7 +143,9 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        # The query is kept, so that a shared /archive?q=… or /stats?… link survives signing in.
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
 
     def page(request: Request, name: str, status: int = 200, **values: object) -> Response:
         values |= {"user": signed_in(engine, request), "csrf": csrf_token(request)}
@@ -647,6 +650,9 @@ def create_app(settings: Settings, *, throttle: LoginThrottle | None = None) -> 
     app.state.term_counter = add_archive(
         app, ArchiveParts(engine, settings.tz, taxonomy, ctx.clock, page)
     )
+    for route in app.routes:  # the schema documents the JSON API, not the pages and forms
+        if isinstance(route, APIRoute) and not route.path.startswith("/api/"):
+            route.include_in_schema = False
     return app
 
 
