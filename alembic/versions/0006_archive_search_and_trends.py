@@ -110,6 +110,7 @@ def upgrade() -> None:
         sa.Column("sent", sa.Integer(), nullable=False),
         sa.Column("fetched", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("dim", "topic", "day", "key", name=op.f("pk_archive_counts")),
+        sqlite_with_rowid=False,  # clustered by its key: a figure reads one contiguous range
     )
     op.create_table(
         "archive_feed_days",
@@ -150,6 +151,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("term_id", "day", "segment", name=op.f("pk_archive_term_counts")),
+        sqlite_with_rowid=False,
     )
     now = datetime.now(UTC)
     op.bulk_insert(

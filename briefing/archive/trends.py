@@ -16,14 +16,13 @@ import csv
 import io
 import json
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Date, Engine, func, literal, select
 from sqlalchemy.orm import Session
 
 from briefing.db.engine import session_scope
@@ -107,6 +106,23 @@ class Trend:
         return frozenset(i for s in self.series for i, gap in enumerate(s.gaps) if gap)
 
 
+def _period(day: Any, period: str, dialect: str) -> Any:
+    """The first day of `day`'s period, in SQL, so that the database does the summing."""
+    if period == "day":
+        return day
+    if dialect == "sqlite":
+        return (
+            func.date(day, "weekday 0", "-6 days")
+            if period == "week"
+            else func.date(day, "start of month")
+        )
+    return func.cast(func.date_trunc(period, day), Date)
+
+
+def _as_day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def trend(engine: Engine, query: TrendQuery, labels: dict[str, str] | None = None) -> Trend:
     """Counts per period and key; `labels` names the keys (taxonomy labels, outlet names)."""
     periods = periods_between(query.since, query.until, query.period)
@@ -121,39 +137,47 @@ def trend(engine: Engine, query: TrendQuery, labels: dict[str, str] | None = Non
         where = [ArchiveCount.dim == query.by, ArchiveCount.topic == topic]
         key_column = ArchiveCount.key
     in_range = [ArchiveCount.day >= query.since, ArchiveCount.day <= query.until]
+    period = _period(ArchiveCount.day, query.period, engine.dialect.name).label("period")
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(periods))
     sent: dict[str, list[int]] = defaultdict(lambda: [0] * len(periods))
     relevant, fetched = [0] * len(periods), [0] * len(periods)
     with session_scope(engine, write=False) as session:
         rows = session.execute(
-            select(key_column, ArchiveCount.day, ArchiveCount.items, ArchiveCount.sent).where(
-                *where, *in_range
-            )
+            select(key_column, period, func.sum(ArchiveCount.items), func.sum(ArchiveCount.sent))
+            .where(*where, *in_range)
+            .group_by(key_column, period)
         )
-        for key, day, items, was_sent in rows:
-            i = index[period_start(day, query.period)]
+        for key, start, items, was_sent in rows:
+            i = index[_as_day(start)]
             counts[key][i] += items
             sent[key][i] += was_sent
         totals = session.execute(
-            select(ArchiveCount.topic, ArchiveCount.day, ArchiveCount.items, ArchiveCount.fetched)
+            select(
+                ArchiveCount.topic,
+                period,
+                func.sum(ArchiveCount.items),
+                func.sum(ArchiveCount.fetched),
+            )
             .where(ArchiveCount.dim == "all", ArchiveCount.key == "", *in_range)
             .where(ArchiveCount.topic.in_(["", topic]))
+            .group_by(ArchiveCount.topic, period)
         )
-        for row_topic, day, items, all_fetched in totals:
-            i = index[period_start(day, query.period)]
+        for row_topic, start, items, all_fetched in totals:
+            i = index[_as_day(start)]
             if row_topic == topic:
                 relevant[i] += items
             if row_topic == "":
                 fetched[i] += all_fetched
-        failing = _failing_days(session, query.since, query.until)
+        gaps = _gaps(session, query, index)
     names = labels or {}
+    none = (False,) * len(periods)
     series = [
         Series(
             key=key,
             label=names.get(key, key) or "(no outlet)",
             counts=tuple(values),
             sent=tuple(sent[key]),
-            gaps=_gaps(failing, query, periods, key),
+            gaps=gaps.get(key if query.by in ("outlet", "segment") else "", none),
         )
         for key, values in counts.items()
     ]
@@ -161,46 +185,39 @@ def trend(engine: Engine, query: TrendQuery, labels: dict[str, str] | None = Non
     return Trend(query, tuple(periods), tuple(series), tuple(relevant), tuple(fetched))
 
 
-@dataclass(frozen=True, slots=True)
-class _FeedDays:
-    """(feeds, failed) per day over all outlets, per (day, segment) and per (day, outlet)."""
-
-    total: dict[date, list[int]]
-    segment: dict[tuple[date, str], list[int]]
-    outlet: dict[tuple[date, str], list[int]]
-
-
-def _failing_days(session: Session, since: date, until: date) -> _FeedDays:
-    days = _FeedDays(defaultdict(_pair), defaultdict(_pair), defaultdict(_pair))
-    rows = session.execute(
-        select(FeedDay.day, Outlet.slug, Outlet.segment, FeedDay.feeds, FeedDay.failed)
-        .join(Outlet, Outlet.id == FeedDay.outlet_id)
-        .where(FeedDay.day >= since, FeedDay.day <= until)
-    )
-    for day, slug, segment, feeds, failed in rows:
-        for cell in (days.total[day], days.segment[(day, segment or "")], days.outlet[(day, slug)]):
-            cell[0] += feeds
-            cell[1] += failed
-    return days
-
-
-def _pair() -> list[int]:
-    return [0, 0]
-
-
-def _gaps(failing: _FeedDays, query: TrendQuery, periods: list[date], key: str) -> tuple[bool, ...]:
+def _gaps(
+    session: Session, query: TrendQuery, index: dict[date, int]
+) -> dict[str, tuple[bool, ...]]:
+    """Per series key ("" for figures that depend on every feed): the periods with a day on
+    which GAP_SHARE or more of the feeds behind it failed all day. The database finds the
+    failing days; there are few."""
     if query.by == "outlet":
-        cells = {day: v for (day, slug), v in failing.outlet.items() if slug == key}
+        key: Any = Outlet.slug
     elif query.by == "segment":
-        cells = {day: v for (day, segment), v in failing.segment.items() if segment == key}
-    else:  # topics, regions and all items come from every feed
-        cells = failing.total
-    index = {p: i for i, p in enumerate(periods)}
-    marked = [False] * len(periods)
-    for day, (feeds, failed) in cells.items():
-        if feeds and failed / feeds >= GAP_SHARE and query.since <= day <= query.until:
-            marked[index[period_start(day, query.period)]] = True
-    return tuple(marked)
+        key = func.coalesce(Outlet.segment, "")
+    else:
+        key = literal("")
+    feeds, failed = func.sum(FeedDay.feeds), func.sum(FeedDay.failed)
+    failing = (
+        session.execute(
+            select(key, FeedDay.day)
+            .join(Outlet, Outlet.id == FeedDay.outlet_id)
+            .where(FeedDay.day >= query.since, FeedDay.day <= query.until, FeedDay.failed > 0)
+            .group_by(key, FeedDay.day)
+            .having(failed >= GAP_SHARE * feeds)
+        )
+        if query.by in ("outlet", "segment")
+        else session.execute(
+            select(key, FeedDay.day)
+            .where(FeedDay.day >= query.since, FeedDay.day <= query.until)
+            .group_by(FeedDay.day)
+            .having(failed >= GAP_SHARE * feeds, failed > 0)
+        )
+    )
+    marked: dict[str, list[bool]] = defaultdict(lambda: [False] * len(index))
+    for series_key, day in failing:
+        marked[series_key][index[period_start(_as_day(day), query.period)]] = True
+    return {k: tuple(v) for k, v in marked.items()}
 
 
 def outlet_names(engine: Engine) -> dict[str, str]:
@@ -250,7 +267,8 @@ def spikes(
         day = since
         while day <= until:
             count = by_day.get(day, 0)
-            mean, spread = statistics.fmean(window), statistics.pstdev(window)
+            mean = sum(window) / BASELINE_DAYS
+            spread = math.sqrt(sum((n - mean) ** 2 for n in window) / BASELINE_DAYS)
             if (
                 count >= min_count
                 and count >= 2 * mean
@@ -302,29 +320,39 @@ def term_trend(
     counts: dict[int, list[int]] = defaultdict(lambda: [0] * len(periods))
     by_segment: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     relevant = [0] * len(periods)
+    dialect = engine.dialect.name
     with session_scope(engine, write=False) as session:
         terms = list(
             session.scalars(select(TrackedTerm).order_by(TrackedTerm.kind, TrackedTerm.label))
         )
-        for term_id, day, seg, items in session.execute(
-            select(TermCount.term_id, TermCount.day, TermCount.segment, TermCount.items).where(
-                *in_range
-            )
+        for term_id, seg, items in session.execute(
+            select(TermCount.term_id, TermCount.segment, func.sum(TermCount.items))
+            .where(*in_range)
+            .group_by(TermCount.term_id, TermCount.segment)
         ):
             by_segment[term_id][seg] += items
-            if segment is None or seg == segment:
-                counts[term_id][index[period_start(day, period)]] += items
+        starts = _period(TermCount.day, period, dialect).label("period")
+        per_period = select(TermCount.term_id, starts, func.sum(TermCount.items)).where(*in_range)
+        if segment is not None:
+            per_period = per_period.where(TermCount.segment == segment)
+        for term_id, start, items in session.execute(
+            per_period.group_by(TermCount.term_id, starts)
+        ):
+            counts[term_id][index[_as_day(start)]] += items
         dim, key = ("segment", segment) if segment else ("all", "")
-        for day, items in session.execute(
-            select(ArchiveCount.day, ArchiveCount.items).where(
+        day_start = _period(ArchiveCount.day, period, dialect).label("period")
+        for start, items in session.execute(
+            select(day_start, func.sum(ArchiveCount.items))
+            .where(
                 ArchiveCount.dim == dim,
                 ArchiveCount.topic == "",
                 ArchiveCount.key == key,
                 ArchiveCount.day >= since,
                 ArchiveCount.day <= until,
             )
+            .group_by(day_start)
         ):
-            relevant[index[period_start(day, period)]] += items
+            relevant[index[_as_day(start)]] += items
     series = tuple(
         TermSeries(
             term_id=t.id,

@@ -405,6 +405,8 @@ class ArchiveCount(Base):
     as it was once the day passes the pruning horizon."""
 
     __tablename__ = "archive_counts"
+    # Rows in key order on SQLite, so a figure reads one contiguous range of the table.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     topic: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -447,6 +449,7 @@ class TermCount(Base):
     """Relevant items per London day and segment that use a tracked term."""
 
     __tablename__ = "archive_term_counts"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     term_id: Mapped[int] = mapped_column(
         ForeignKey("tracked_terms.id", ondelete="CASCADE"), primary_key=True
