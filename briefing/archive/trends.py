@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Date, Engine, func, literal, select
 from sqlalchemy.orm import Session
 
+from briefing.config.taxonomy import default_taxonomy
 from briefing.db.engine import session_scope
 from briefing.db.models import ArchiveCount, FeedDay, Outlet, TermCount, TrackedTerm
 from briefing.errors import UsageError
@@ -129,9 +130,9 @@ def trend(engine: Engine, query: TrendQuery, labels: dict[str, str] | None = Non
     index = {p: i for i, p in enumerate(periods)}
     topic = query.topic or ""
     if query.by == "topic":
-        where = [ArchiveCount.dim == "all", ArchiveCount.topic != ""]
-        if query.topic:
-            where.append(ArchiveCount.topic == query.topic)
+        # Each topic by name: one seek per topic into the key, where `topic != ''` scans.
+        topics = [query.topic] if query.topic else list(default_taxonomy().topics)
+        where = [ArchiveCount.dim == "all", ArchiveCount.topic.in_(topics)]
         key_column = ArchiveCount.topic
     else:
         where = [ArchiveCount.dim == query.by, ArchiveCount.topic == topic]
@@ -254,7 +255,7 @@ def spikes(
         rows = session.execute(
             select(ArchiveCount.topic, ArchiveCount.day, ArchiveCount.items).where(
                 ArchiveCount.dim == "all",
-                ArchiveCount.topic != "",
+                ArchiveCount.topic.in_(list(default_taxonomy().topics)),
                 ArchiveCount.day >= start,
                 ArchiveCount.day <= until,
             )
