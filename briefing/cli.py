@@ -828,9 +828,9 @@ def search(
     finally:
         engine.dispose()
     if fmt == "json":
-        click.echo(to_json(result_json(result)))
+        click.echo(to_json(result_json(result, settings.tz)))
     elif fmt == "csv":
-        click.echo(to_csv(hit_rows(result)), nl=False)
+        click.echo(to_csv(hit_rows(result, settings.tz)), nl=False)
     else:
         first = (page - 1) * limit
         shown = f"{first + 1} to {first + len(result.hits)} of " if result.hits else ""

@@ -105,12 +105,13 @@ class SearchResult:
         return min(MAX_PAGE, max(1, -(-self.total // self.query.per_page)))
 
 
-def hit_rows(result: SearchResult) -> list[dict[str, Any]]:
-    """One row per hit: the shape of the CSV export and of the JSON API's hits."""
+def hit_rows(result: SearchResult, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """One row per hit: the shape of the CSV exports and of the JSON hits, in the CLI and the
+    web API. Times are in `tz` (London), with their UTC offset: the time staff expect."""
     return [
         {
             "item_id": hit.item_id,
-            "published_at": hit.published_at.isoformat(),
+            "published_at": hit.published_at.astimezone(tz).isoformat(),
             "title": hit.title,
             "url": hit.url,
             "outlet": hit.outlet,
@@ -125,13 +126,13 @@ def hit_rows(result: SearchResult) -> list[dict[str, Any]]:
     ]
 
 
-def result_json(result: SearchResult) -> dict[str, Any]:
+def result_json(result: SearchResult, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "query": result.query.filters(),
         "total": result.total,
         "capped": result.capped,
         "pages": result.pages,
-        "hits": hit_rows(result),
+        "hits": hit_rows(result, tz),
         "facets": {name: dict(counts) for name, counts in result.facets.items()},
     }
 

@@ -41,7 +41,7 @@ from briefing.db.engine import make_engine, session_scope
 from briefing.db.models import AuditEntry, Item, ItemLabel, ItemTopic, TermCount, TrackedTerm
 from briefing.db.users import add_user
 from briefing.web.app import create_app
-from briefing.web.archive import labels_for
+from briefing.web.archive_views import labels_for
 from briefing.web.charts import format_value
 from tests.archive.fixture import (
     DAYS,
