@@ -125,6 +125,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("day", "outlet_id", name=op.f("pk_archive_feed_days")),
+        sqlite_with_rowid=False,
     )
     terms = op.create_table(
         "tracked_terms",

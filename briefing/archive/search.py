@@ -233,7 +233,7 @@ def _filters(query: SearchQuery, tz: ZoneInfo) -> tuple[list[str], dict[str, Any
         where.append("i.outlet_id = (SELECT id FROM outlets WHERE slug = :outlet)")
         params["outlet"] = query.outlet
     if query.sent is not None:
-        where.append(("" if query.sent else "NOT ") + SENT_CONDITION)
+        where.append(("" if query.sent else "NOT ") + _SENT_LISTS)
     return where, params
 
 
@@ -242,9 +242,16 @@ _SENT_ENTRY = (
     "SELECT 1 FROM edition_entries e JOIN editions ed ON ed.id = e.edition_id "
     "WHERE ed.status = 'sent' AND NOT e.removed AND "
 )
-SENT_CONDITION = (
+SENT_CONDITION = (  # for a few items: two index probes each
     f"(EXISTS ({_SENT_ENTRY} e.item_id = i.id) "
     f"OR (i.story_id IS NOT NULL AND EXISTS ({_SENT_ENTRY} e.story_id = i.story_id)))"
+)
+_SENT_IDS = (
+    "SELECT e.{0} FROM edition_entries e JOIN editions ed ON ed.id = e.edition_id "
+    "WHERE ed.status = 'sent' AND NOT e.removed AND e.{0} IS NOT NULL"
+)
+_SENT_LISTS = (  # for a walk over many items: both lists are made once, then looked up
+    f"(i.id IN ({_SENT_IDS.format('item_id')}) OR i.story_id IN ({_SENT_IDS.format('story_id')}))"
 )
 
 

@@ -265,17 +265,20 @@ def spikes(
     found: list[Spike] = []
     for topic, by_day in daily.items():
         window = [by_day.get(start + timedelta(days=n), 0) for n in range(BASELINE_DAYS)]
+        total, squares = sum(window), sum(n * n for n in window)  # kept as the window moves
         day = since
         while day <= until:
             count = by_day.get(day, 0)
-            mean = sum(window) / BASELINE_DAYS
-            spread = math.sqrt(sum((n - mean) ** 2 for n in window) / BASELINE_DAYS)
+            mean = total / BASELINE_DAYS
+            spread = math.sqrt(max(squares / BASELINE_DAYS - mean * mean, 0.0))
             if (
                 count >= min_count
                 and count >= 2 * mean
                 and count > mean + threshold * max(spread, math.sqrt(mean), 1)
             ):
                 found.append(Spike(topic, day, count, mean, spread))
+            total += count - window[0]
+            squares += count * count - window[0] * window[0]
             window = [*window[1:], count]
             day += timedelta(days=1)
     found.sort(key=lambda s: (s.day, -s.count, s.topic))
@@ -326,20 +329,15 @@ def term_trend(
         terms = list(
             session.scalars(select(TrackedTerm).order_by(TrackedTerm.kind, TrackedTerm.label))
         )
-        for term_id, seg, items in session.execute(
-            select(TermCount.term_id, TermCount.segment, func.sum(TermCount.items))
+        starts = _period(TermCount.day, period, dialect).label("period")
+        for term_id, seg, start, items in session.execute(
+            select(TermCount.term_id, TermCount.segment, starts, func.sum(TermCount.items))
             .where(*in_range)
-            .group_by(TermCount.term_id, TermCount.segment)
+            .group_by(TermCount.term_id, TermCount.segment, starts)
         ):
             by_segment[term_id][seg] += items
-        starts = _period(TermCount.day, period, dialect).label("period")
-        per_period = select(TermCount.term_id, starts, func.sum(TermCount.items)).where(*in_range)
-        if segment is not None:
-            per_period = per_period.where(TermCount.segment == segment)
-        for term_id, start, items in session.execute(
-            per_period.group_by(TermCount.term_id, starts)
-        ):
-            counts[term_id][index[_as_day(start)]] += items
+            if segment is None or seg == segment:
+                counts[term_id][index[_as_day(start)]] += items
         dim, key = ("segment", segment) if segment else ("all", "")
         day_start = _period(ArchiveCount.day, period, dialect).label("period")
         for start, items in session.execute(

@@ -422,6 +422,7 @@ class FeedDay(Base):
     succeeded that day, so that charts can mark fetch gaps (the fetch log itself is pruned)."""
 
     __tablename__ = "archive_feed_days"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     outlet_id: Mapped[int] = mapped_column(
