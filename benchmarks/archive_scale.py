@@ -3,7 +3,8 @@
 Run: .venv/bin/python benchmarks/archive_scale.py --sqlite var/bench/archive.db
      [--postgres postgresql://postgres@127.0.0.1:5432/briefing_bench] [--items N] [--reuse]
 (from the repository root). Generating a million items takes a while (progress on stderr);
---reuse keeps a database that already holds the N items of a finished earlier run, and
+--reuse keeps a database that already holds the N items of a finished earlier run (giving it
+any index or SQLite WITHOUT ROWID layout an unreleased migration gained since), and
 --generate-only makes the databases without timing anything (two such runs, one per
 database, can go side by side; then time both with --reuse). Without --reuse the SQLite file
 is deleted and the PostgreSQL database dropped and created again.
@@ -206,18 +207,39 @@ def recreate(db: Database) -> None:
     upgrade(db.url)
 
 
-def add_missing_indexes(engine: Engine) -> list[str]:
-    """Create the indexes the models declare that the database lacks: a database made before
-    an unreleased migration gained an index is then timed as a fresh one would be."""
+def match_schema(engine: Engine) -> list[str]:
+    """Give a database made before an unreleased migration changed the physical layout that
+    of a fresh one: the indexes the models declare and it lacks, and on SQLite the tables the
+    models want WITHOUT ROWID copied into such tables. Returns what it changed."""
+    changed = []
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                if table.kwargs.get("sqlite_with_rowid", True):
+                    continue
+                made = connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (table.name,),
+                ).scalar()
+                if made is None or "WITHOUT ROWID" in str(made).upper():
+                    continue
+                old = f"old_{table.name}"
+                columns = ", ".join(f'"{column.name}"' for column in table.columns)
+                connection.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO {old}")
+                table.create(connection)
+                connection.exec_driver_sql(
+                    f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {old}"
+                )
+                connection.exec_driver_sql(f"DROP TABLE {old}")
+                changed.append(f"{table.name} made WITHOUT ROWID")
     inspector = inspect(engine)
-    added = []
     for table in Base.metadata.sorted_tables:
-        have = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        have = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
             if index.name not in have:
                 index.create(engine)
-                added.append(str(index.name))
-    return added
+                changed.append(f"index {index.name} created")
+    return changed
 
 
 def sync_outlets(engine: Engine) -> tuple[data.OutletInfo, ...]:
@@ -723,7 +745,8 @@ def machine() -> dict[str, Any]:
 
 
 def sizes(db: Database) -> dict[str, int]:
-    """Bytes on disk: the whole database, then its largest tables and indexes."""
+    """Bytes on disk: the whole database, then its largest tables (on PostgreSQL with their
+    indexes and TOAST) and indexes."""
     if db.path is not None:
         files = [Path(f"{db.path}{suffix}") for suffix in ("", "-wal")]
         found = {"database": sum(os.path.getsize(f) for f in files if f.exists())}
@@ -738,7 +761,8 @@ def sizes(db: Database) -> dict[str, int]:
     with psycopg.connect(db.libpq()) as connection:
         total = connection.execute("SELECT pg_database_size(current_database())").fetchone()
         rows = connection.execute(
-            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "SELECT c.relname, CASE c.relkind WHEN 'r' THEN pg_total_relation_size(c.oid) "
+            "ELSE pg_relation_size(c.oid) END FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') "
             "ORDER BY 2 DESC LIMIT 12"
@@ -838,10 +862,10 @@ def run_database(db: Database, args: argparse.Namespace) -> dict[str, Any]:
     engine = make_engine(db.url)
     timings: list[Timing] = []
     try:
-        added = add_missing_indexes(engine)
-        if added:
-            print(f"{db.label}: created missing indexes {', '.join(added)}", file=sys.stderr)
-            generation["indexes_added_after"] = added
+        changed = match_schema(engine)
+        if changed:
+            print(f"{db.label}: {'; '.join(changed)}", file=sys.stderr)
+            generation["schema_matched_after"] = changed
         items, relevant = relevant_items(engine)
         load = round(os.getloadavg()[0], 2)
         if not args.generate_only:
