@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -144,5 +145,9 @@ def test_one_host_is_asked_politely() -> None:
                 await asyncio.gather(*(fetcher.fetch(u) for u in urls))
 
         asyncio.run(go())
-    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
-    assert all(gap >= 0.18 for gap in gaps), gaps
+    # Seen by the server, one start can be late by a busy machine's scheduling and the next
+    # on time; the span of all four starts is what the pauses guarantee (3 x 0.2 s).
+    starts.sort()
+    gaps = [b - a for a, b in pairwise(starts)]
+    assert starts[-1] - starts[0] >= 0.55, gaps
+    assert all(gap >= 0.1 for gap in gaps), gaps
