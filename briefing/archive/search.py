@@ -265,8 +265,11 @@ def _convert(params: dict[str, Any], dialect: str) -> dict[str, Any]:
     }
 
 
-def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
-    """One page of hits, the total and the facet counts for `query`.
+def search(
+    engine: Engine, query: SearchQuery, tz: ZoneInfo, *, all_hits: bool = False
+) -> SearchResult:
+    """One page of hits (every hit read, with `all_hits`, for exports), the total and the
+    facet counts for `query`.
 
     The work is bounded whatever the archive's size: the newest CANDIDATES matching items are
     read once (the FTS index walks them newest first), and the total, the facets and the
@@ -334,7 +337,8 @@ def search(engine: Engine, query: SearchQuery, tz: ZoneInfo) -> SearchResult:
         if query.sort == "relevance":
             found.sort(key=lambda row: float(row[2]))  # stable: equal ranks stay newest first
         start = (query.page - 1) * query.per_page
-        page_ids = [row[0] for row in found[start : start + query.per_page]]
+        shown = found if all_hits else found[start : start + query.per_page]
+        page_ids = [row[0] for row in shown]
         facets = _facets(run, found)
         hits = _hits(run, page_ids, snippet, words)
     return SearchResult(query, hits, len(found), facets, capped)

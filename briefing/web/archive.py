@@ -32,6 +32,7 @@ from briefing.archive.search import (
     PER_PAGE,
     SearchQuery,
     SearchResult,
+    hit_rows,
     search,
 )
 from briefing.archive.trends import (
@@ -59,7 +60,6 @@ from briefing.web.archive_views import (
     parse_format,
     parse_int,
     search_json,
-    search_rows,
     search_view,
     segment_names,
     stats_figures,
@@ -490,7 +490,8 @@ def add_archive(app: FastAPI, parts: ArchiveParts) -> TermCounter:
         outlets = outlet_names(engine)
         try:
             fmt = parse_format(params.format)
-            result = search(engine, search_query(params, taxonomy, outlets), tz)
+            query = search_query(params, taxonomy, outlets)
+            result = search(engine, query, tz, all_hits=fmt == "csv")
         except UsageError as e:
             raise HTTPException(400, str(e)) from None
         if fmt == "csv":
@@ -502,7 +503,7 @@ def add_archive(app: FastAPI, parts: ArchiveParts) -> TermCounter:
 
     def search_csv(first: SearchResult) -> Response:
         """Every hit of the query up to the cap, named and headed to say where it stopped."""
-        rows = search_rows(engine, first, tz, SEARCH_CSV_ROWS)
+        rows = hit_rows(first, tz)[:SEARCH_CSV_ROWS]
         name = f"briefing-search-{parts.today()}"
         if first.capped:
             name += f"-newest-{len(rows)}-of-more"

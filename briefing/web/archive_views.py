@@ -1,14 +1,14 @@
 """What the archive pages and the API show, built from briefing.archive's results: the query
 parameters' parsers, the search page's filters, facets and links, the statistics page's charts
 and tables with every number formatted once, and the API's documents and exports. Pure, apart
-from `search_rows` and `stats_figures`, which read the archive (I/O).
+from `stats_figures`, which reads the archive (I/O).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -17,12 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from briefing.archive.search import (
-    MAX_PAGE,
     PER_PAGE,
     SearchQuery,
     SearchResult,
     hit_rows,
-    search,
 )
 from briefing.archive.trends import (
     Spike,
@@ -224,22 +222,6 @@ def search_json(
             for name, counts in result.facets.items()
         },
     }
-
-
-def search_rows(
-    engine: Engine, first: SearchResult, tz: ZoneInfo, limit: int
-) -> list[dict[str, Any]]:
-    """Every hit of the query up to `limit`, a hundred at a time (I/O)."""
-    rows: list[dict[str, Any]] = []
-    query = replace(first.query, page=1, per_page=100)
-    wanted = min(limit, first.total)
-    while len(rows) < wanted and query.page <= MAX_PAGE:
-        found = search(engine, query, tz)
-        rows += hit_rows(found, tz)
-        if len(found.hits) < query.per_page:
-            break
-        query = replace(query, page=query.page + 1)
-    return rows[:wanted]
 
 
 # --- the statistics page -------------------------------------------------------------------

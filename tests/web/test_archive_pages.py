@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -43,6 +42,7 @@ from briefing.db.users import add_user
 from briefing.web.app import create_app
 from briefing.web.archive_views import labels_for
 from briefing.web.charts import format_value
+from tests.archive.conftest import Archive, generated_archive
 from tests.archive.fixture import (
     DAYS,
     FIRST_DAY,
@@ -52,10 +52,9 @@ from tests.archive.fixture import (
     SPIKE_DAY,
     SPIKE_TOPIC,
     Truth,
-    build,
     phrase_pattern,
 )
-from tests.conftest import BACKENDS, _empty
+from tests.conftest import BACKENDS
 
 PASSWORD = "a long passphrase"
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -77,15 +76,12 @@ def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """The generated archive, one hostile headline, and three accounts; tests add terms."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("archive-web") / "briefing.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_migrated")
-        _empty(url)
-    engine = make_engine(url)
-    truths = build(engine)
+    with generated_archive(request, tmp_path_factory) as archive:
+        yield _site(archive)
+
+
+def _site(archive: Archive) -> Site:
+    engine, url = archive.engine, archive.url
     with session_scope(engine) as session:
         published = datetime(2026, 3, 5, 10, tzinfo=UTC)
         item = Item(
@@ -114,10 +110,7 @@ def site(
     settings = load_settings(
         {"BRIEFING_DATABASE_URL": url, "BRIEFING_SECRET_KEY": "test-secret-key-for-sessions"}
     )
-    yield Site(settings, engine, truths)
-    engine.dispose()
-    if request.param != "sqlite":
-        _empty(url)
+    return Site(settings, engine, archive.truths)
 
 
 OPEN: list[TestClient] = []
