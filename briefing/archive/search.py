@@ -22,7 +22,6 @@ from briefing.db.engine import session_scope
 from briefing.errors import UsageError
 
 Sort = Literal["relevance", "date"]
-FACETS = ("topic", "segment", "outlet", "region")
 MAX_QUERY_CHARS = 500
 PER_PAGE = 20
 CANDIDATES = 2000  # matches read per search, newest first (see `search`)
