@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, case, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from briefing.archive.search import SENT_CONDITION
 from briefing.archive.terms import Term, needles, used_terms
 from briefing.config.taxonomy import UNKNOWN_SEGMENT
 from briefing.db.engine import session_scope
@@ -35,12 +34,23 @@ from briefing.db.models import (
     FeedDay,
     FetchLog,
     Item,
+    ItemLabel,
     TermCount,
     TrackedTerm,
 )
 from briefing.ingest.stage import FeedStatus
 
 log = logging.getLogger("briefing.archive")
+
+# An item made the briefing when it, or another report of its story, was a sent entry.
+_SENT_ENTRY = (
+    "SELECT 1 FROM edition_entries e JOIN editions ed ON ed.id = e.edition_id "
+    "WHERE ed.status = 'sent' AND NOT e.removed AND "
+)
+SENT_CONDITION = (  # two index probes an item
+    f"(EXISTS ({_SENT_ENTRY} e.item_id = i.id) "
+    f"OR (i.story_id IS NOT NULL AND EXISTS ({_SENT_ENTRY} e.story_id = i.story_id)))"
+)
 
 DIMS = ("all", "segment", "outlet", "region")
 FETCH_OK = (FeedStatus.OK, FeedStatus.NOT_MODIFIED)
@@ -166,6 +176,7 @@ def _refresh_day(
             )
         }
     session.execute(delete(ArchiveCount).where(ArchiveCount.day == day))
+    _flag_sent(session, rows)
     counts = _count(rows)
     for dim, key in kept:
         counts[(dim, "", key)][2] = max(counts[(dim, "", key)][2], kept[(dim, key)])
@@ -209,6 +220,18 @@ def _items(session: Session, start: datetime, end: datetime) -> list[_Row]:
         _Row(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), tuple(topics.get(r[0], ())))
         for r in found
     ]
+
+
+def _flag_sent(session: Session, rows: list[_Row]) -> None:
+    """Keep `item_labels.sent` equal to what the day's counts say, for the search filter."""
+    for value in (True, False):
+        ids = [row.id for row in rows if row.sent == value]
+        for start in range(0, len(ids), 500):
+            session.execute(
+                update(ItemLabel)
+                .where(ItemLabel.item_id.in_(ids[start : start + 500]), ItemLabel.sent != value)
+                .values(sent=value)
+            )
 
 
 def _bind_bounds(session: Session, start: datetime, end: datetime) -> dict[str, Any]:

@@ -9,6 +9,7 @@ be a syntax error: it is parsed here and handed to the engine as quoted terms.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -232,26 +233,8 @@ def _filters(query: SearchQuery, tz: ZoneInfo) -> tuple[list[str], dict[str, Any
         where.append("i.outlet_id = (SELECT id FROM outlets WHERE slug = :outlet)")
         params["outlet"] = query.outlet
     if query.sent is not None:
-        where.append(("" if query.sent else "NOT ") + _SENT_LISTS)
+        where.append("l.sent" if query.sent else "NOT l.sent")
     return where, params
-
-
-# An item made the briefing when it, or another report of its story, was a sent entry.
-_SENT_ENTRY = (
-    "SELECT 1 FROM edition_entries e JOIN editions ed ON ed.id = e.edition_id "
-    "WHERE ed.status = 'sent' AND NOT e.removed AND "
-)
-SENT_CONDITION = (  # for a few items: two index probes each
-    f"(EXISTS ({_SENT_ENTRY} e.item_id = i.id) "
-    f"OR (i.story_id IS NOT NULL AND EXISTS ({_SENT_ENTRY} e.story_id = i.story_id)))"
-)
-_SENT_IDS = (
-    "SELECT e.{0} FROM edition_entries e JOIN editions ed ON ed.id = e.edition_id "
-    "WHERE ed.status = 'sent' AND NOT e.removed AND e.{0} IS NOT NULL"
-)
-_SENT_LISTS = (  # for a walk over many items: both lists are made once, then looked up
-    f"(i.id IN ({_SENT_IDS.format('item_id')}) OR i.story_id IN ({_SENT_IDS.format('story_id')}))"
-)
 
 
 def _convert(params: dict[str, Any], dialect: str) -> dict[str, Any]:
@@ -279,31 +262,21 @@ def search(
         raise UsageError("the search has no words to look for")
     dialect = engine.dialect.name
     where, params = _filters(query, tz)
-    newest = "i.id DESC"
+    words: dict[str, str] = {}
     if not groups:
-        source, rank, snippet = "items i", "0", "substr(i.summary, 1, 240)"
-        words: dict[str, str] = {}
+        match, rank, snippet = "", "0", "substr(i.summary, 1, 240)"
         query = replace(query, sort="date")
-        if query.topic:  # the (topic, item_id) index gives the topic's items newest first
-            source = "item_topics tt JOIN items i ON i.id = tt.item_id"
-            where.append("tt.topic = :topic")
-            newest = "tt.item_id DESC"
-        elif query.segment:  # and the (segment, item_id) index a segment's
-            newest = "l.item_id DESC"
     elif dialect == "sqlite":
-        source = "items_fts f JOIN items i ON i.id = f.rowid"
         words = {"match": _fts5(groups)}
-        where.insert(0, "items_fts MATCH :match")
-        newest = "f.rowid DESC"  # FTS5 walks its index in this order without sorting
+        match = "items_fts MATCH :match"
         rank = "bm25(items_fts, 10.0, 4.0, 1.0)"  # title, summary, text; lower is better
         snippet = (
             f"(SELECT snippet(items_fts, -1, '{MARK_START}', '{MARK_END}', '…', 24) "
             "FROM items_fts WHERE items_fts MATCH :match AND rowid = i.id)"
         )
     else:
-        source = "items i"
         tsquery, words = _tsquery(groups)
-        where.insert(0, f"i.search_vector @@ {tsquery}")
+        match = f"search_vector @@ {tsquery}"
         rank = f"-ts_rank(i.search_vector, {tsquery})"
         snippet = (
             "ts_headline('english', i.title || '. ' || i.summary || ' ' "
@@ -312,22 +285,69 @@ def search(
             'MaxFragments=2, FragmentDelimiter=" … "\')'
         )
     params = _convert({**params, **words}, dialect)
+    in_range = (" AND published_at >= :since" if query.since else "") + (
+        " AND published_at < :until" if query.until else ""
+    )
     with session_scope(engine, write=False) as session:
-        bounds = _id_bounds(session, query, params)
-    if bounds is not None:  # the index walk starts and stops at the range's items
-        where.append(f"{newest.split()[0]} BETWEEN :low AND :high")
+        index_first = dialect == "postgresql" and bool(match)
+        index_first = index_first and _rare(session.execute, match + in_range, params)
+        bounds = None if index_first else _id_bounds(session, query, params)
+    if bounds is not None:
         params.update(low=bounds[0], high=bounds[1])
+    # The first table is the walk, newest first; the rest are looked up for each of its rows.
+    items_first = "items i JOIN item_labels l ON l.item_id = i.id"
+    labels_first = "item_labels l JOIN items i ON i.id = l.item_id"
+    if dialect == "postgresql":  # which costs PostgreSQL's planner cannot see (the item's
+        # tsvector, read from TOAST, for each row of the walk): LATERAL makes the labels
+        # the outer loop, and OFFSET 0 keeps the planner from turning that round again
+        labels_first = (
+            "item_labels l CROSS JOIN LATERAL "
+            "(SELECT * FROM items WHERE items.id = l.item_id OFFSET 0) i"
+        )
+    tables, newest = items_first, "i.id DESC"
+    if match and dialect == "sqlite":
+        # CROSS JOIN keeps the FTS index the outer loop: without statistics SQLite may
+        # otherwise walk a filter's index and run the whole MATCH once per row.
+        tables = (
+            "items_fts f CROSS JOIN items i ON i.id = f.rowid "
+            "CROSS JOIN item_labels l ON l.item_id = i.id"
+        )
+        where.insert(0, match)
+        newest = "f.rowid DESC"  # FTS5 walks its index in this order without sorting
+    elif index_first:  # over the words' items that the GIN index listed (`_matched`),
+        # testing the narrow labels before reading the wide items
+        tables, newest = labels_first, "l.item_id DESC"
+        where.insert(0, "l.item_id = ANY(:matched)")
+    else:  # over the narrowest filter's index
+        if match:
+            where.insert(0, f"i.{match}")
+        if query.topic:  # (topic, item_id) gives the topic's items newest first
+            tables = (
+                "item_topics tt JOIN items i ON i.id = tt.item_id "
+                "JOIN item_labels l ON l.item_id = tt.item_id"
+            )
+            where.append("tt.topic = :topic")
+            newest = "tt.item_id DESC"
+        elif query.segment or query.sent:  # (segment, item_id), (sent, item_id) likewise
+            tables, newest = labels_first, "l.item_id DESC"
+    if bounds is not None:  # the walk starts and stops at the range's items
+        where.append(f"{newest.split()[0]} BETWEEN :low AND :high")
     if query.sort == "date":
         rank = "0"  # ranking costs as much as the rest of the search: skip it when unused
     topics = "group_concat(t.topic)" if dialect == "sqlite" else "string_agg(t.topic, ',')"
     matching = (
         f"SELECT i.id, i.published_at, {rank}, l.segment, l.region, i.outlet_id, "
         f"(SELECT {topics} FROM item_topics t WHERE t.item_id = i.id) "
-        f"FROM {source} JOIN item_labels l ON l.item_id = i.id WHERE {' AND '.join(where)} "
+        f"FROM {tables} WHERE {' AND '.join(where)} "
         f"ORDER BY {newest} LIMIT {CANDIDATES + 1}"
     )
     with session_scope(engine, write=False) as session:
         run = session.execute
+        if index_first:
+            params["matched"] = _matched(run, match + in_range, params)
+        if dialect == "postgresql":
+            for setting in _POSTGRES_WALK:
+                run(text(setting))
         found = list(run(text(matching), params).all())
         capped = len(found) > CANDIDATES
         found = found[:CANDIDATES]
@@ -347,7 +367,9 @@ def _id_bounds(session: Any, query: SearchQuery, params: dict[str, Any]) -> tupl
     """The lowest and highest item id published in a date range of a year or less: an exact
     bound that lets the walk newest-first skip the rest of the archive (items' ids follow
     their fetching, so a year is a narrow band of ids). Reading it costs an index scan of
-    the range, hence the limit on its length."""
+    the range, hence the limit on its length. `id + 0` keeps PostgreSQL from answering
+    min/max by walking the primary key and testing each row's date (seconds on an old
+    range); it reads the (published_at, id) index alone instead."""
     if not query.since:
         return None
     until = query.until or date.today()
@@ -355,7 +377,7 @@ def _id_bounds(session: Any, query: SearchQuery, params: dict[str, Any]) -> tupl
         return None
     low, high = session.execute(
         text(
-            "SELECT min(id), max(id) FROM items "
+            "SELECT min(id + 0), max(id + 0) FROM items "
             "WHERE published_at >= :since AND published_at < :until"
         ),
         {
@@ -364,6 +386,37 @@ def _id_bounds(session: Any, query: SearchQuery, params: dict[str, Any]) -> tupl
         },
     ).one()
     return (0, -1) if low is None else (int(low), int(high))
+
+
+# PostgreSQL plans a search as if its words and its filters were independent. They rarely
+# are (a topic's items use its words), so where it expects fewer matches than the LIMIT it
+# reads every candidate and sorts, seconds at a million items, instead of walking newest
+# first and stopping at CANDIDATES matches. A search is such a walk: it is told so.
+_POSTGRES_WALK = (
+    "SET LOCAL enable_hashjoin = off",
+    "SET LOCAL enable_mergejoin = off",
+    "SET LOCAL enable_sort = off",
+)
+# But a walk tests each row's tsvector (read from TOAST), so words that the GIN index says
+# are rare in the range are better listed by the index first, and the walk made over those.
+INDEX_FIRST_ROWS = 20_000  # estimated matches of the words, below which the index goes first
+
+
+def _rare(run: Any, match: str, params: dict[str, Any]) -> bool:
+    """Whether the planner, from the GIN index's statistics, expects at most
+    INDEX_FIRST_ROWS items to match (an EXPLAIN: about a millisecond)."""
+    plan = run(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM items WHERE {match}"), params).scalar()
+    rows = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+    return bool(rows <= INDEX_FIRST_ROWS)
+
+
+def _matched(run: Any, match: str, params: dict[str, Any]) -> list[int]:
+    """The ids of the items that match the words, read through the GIN index (a plain index
+    scan would be the walk again: it is switched off for this one statement)."""
+    run(text("SET LOCAL enable_indexscan = off"))
+    ids = list(run(text(f"SELECT id FROM items WHERE {match}"), params).scalars())
+    run(text("SET LOCAL enable_indexscan = on"))
+    return ids
 
 
 def _facets(run: Any, found: list[Any]) -> dict[str, list[tuple[str, int]]]:

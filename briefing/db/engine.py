@@ -24,7 +24,10 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        # psycopg prepares a statement on the server from its fifth run, and PostgreSQL may
+        # then plan it once for any parameters: the archive's searches and date ranges need
+        # a plan for their own values (a year's range and a five-year one differ 1000-fold).
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"prepare_threshold": None})
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": 30})

@@ -140,7 +140,11 @@ class Item(Base):
     """One article, whichever feeds it appeared in."""
 
     __tablename__ = "items"
-    __table_args__ = (Index("ix_items_outlet_published", "outlet_id", "published_at"),)
+    __table_args__ = (
+        Index("ix_items_outlet_published", "outlet_id", "published_at"),
+        # A date range's lowest and highest id without reading the table (archive search).
+        Index("ix_items_published_id", "published_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
@@ -159,7 +163,7 @@ class Item(Base):
     author: Mapped[str | None] = mapped_column(String(500))
     image_url: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
-    published_at: Mapped[datetime] = mapped_column(index=True)
+    published_at: Mapped[datetime]
     published_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -191,8 +195,12 @@ class ItemLabel(Base):
     """The current classification of an item."""
 
     __tablename__ = "item_labels"
-    # The archive lists a segment's items newest first (ids follow fetching).
-    __table_args__ = (Index("ix_item_labels_segment", "segment", "item_id"),)
+    # The archive lists a segment's items, or those that made the briefing, newest first
+    # (ids follow fetching).
+    __table_args__ = (
+        Index("ix_item_labels_segment", "segment", "item_id"),
+        Index("ix_item_labels_sent", "sent", "item_id"),
+    )
 
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
@@ -203,6 +211,9 @@ class ItemLabel(Base):
     region: Mapped[str | None] = mapped_column(String(32))
     segment: Mapped[str] = mapped_column(String(32))
     labelled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The item, or another report of its story, went out in a sent edition: set by the
+    # archive's roll-up refresh (briefing.archive.rollup), which runs after every send.
+    sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     item: Mapped[Item] = relationship(back_populates="label")
     topics: Mapped[list[ItemTopic]] = relationship(
@@ -405,8 +416,9 @@ class ArchiveCount(Base):
     as it was once the day passes the pruning horizon."""
 
     __tablename__ = "archive_counts"
-    # Rows in key order on SQLite, so a figure reads one contiguous range of the table.
-    __table_args__ = {"sqlite_with_rowid": False}
+    # Rows in key order on SQLite, so a figure reads one contiguous range of the table; the
+    # day index is for a day's recount, which deletes the day's rows.
+    __table_args__ = (Index("ix_archive_counts_day", "day"), {"sqlite_with_rowid": False})
 
     dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     topic: Mapped[str] = mapped_column(String(64), primary_key=True)

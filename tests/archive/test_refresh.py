@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from briefing import scheduler
 from briefing.archive import rollup
+from briefing.archive.search import SearchQuery, search
 from briefing.archive.trends import TrendQuery, trend
 from briefing.cli import cli
 from briefing.db.engine import session_scope
@@ -17,6 +18,7 @@ from briefing.db.models import (
     Alert,
     ArchiveCount,
     Edition,
+    EditionEntry,
     EditionStatus,
     FeedDay,
     FetchLog,
@@ -47,9 +49,26 @@ def test_sending_an_edition_counts_its_stories_as_made_the_briefing(engine: Engi
             .values(status=EditionStatus.SENT)
         )
     assert sent_total(engine) == before  # not until the figures are recounted
+    made_it = search(engine, SearchQuery(sent=True), LONDON).total
     items = rollup.edition_items(engine, draft_day, "")
     rollup.refresh_items(engine, items, LONDON, KEEP_DAYS, NOW)
     assert sent_total(engine) > before
+    # The search's "made the briefing" filter follows the same recount, item by item.
+    with session_scope(engine, write=False) as session:
+        entries = session.execute(
+            select(EditionEntry.item_id, EditionEntry.story_id)
+            .join(Edition)
+            .where(Edition.edition_date == draft_day, EditionEntry.removed.is_(False))
+        ).all()
+        stories = {story for _, story in entries}
+        in_draft = {item for item, _ in entries} | set(
+            session.scalars(select(Item.id).where(Item.story_id.in_(stories)))
+        )
+    newly = {t.id for t in truths if t.relevant and not t.sent} & in_draft
+    assert newly, "the draft must add items to be a test"
+    found = search(engine, SearchQuery(sent=True, per_page=100), LONDON, all_hits=True)
+    assert found.total == made_it + len(newly)
+    assert newly <= {hit.item_id for hit in found.hits}
 
 
 def test_pruning_keeps_the_denominators_and_fetch_gaps_of_old_days(engine: Engine) -> None:
