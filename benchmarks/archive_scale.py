@@ -38,13 +38,14 @@ runs of the ten queries of a kind. Target: p95 <= 200 ms on both databases. For 
 over half the target the report shows where its time goes, statement by statement.
 
 What answers them: searches read SQLite's FTS5 table items_fts (bm25) or PostgreSQL's
-items.search_vector through its GIN index ix_items_search_vector (ts_rank), joined to
-item_labels by its primary key; filters use item_topics (ix_item_topics_topic),
-items.published_at (ix_items_published_at), item_labels columns and, for the sent filter,
-edition_entries by item and by story (ix_edition_entries_item_id,
-ix_edition_entries_story_id). Trend queries read only the roll-ups: archive_counts (per London
-day, dimension, topic and key), archive_term_counts (per term, day and segment) and
-archive_feed_days (fetch gaps).
+items.search_vector (ts_rank), walking newest first and stopping at 2,000 matches: on SQLite
+the FTS index is the walk; on PostgreSQL the primary key, item_topics (ix_item_topics_topic)
+or item_labels (ix_item_labels_segment, ix_item_labels_sent) under the search's own planner
+settings, or, where the planner's estimate says the words match at most 20,000 items in the
+range, the GIN index ix_items_search_vector lists those first. Date ranges use
+ix_items_published_id, the made-the-briefing filter item_labels.sent. Trend queries read only
+the roll-ups: archive_counts (per London day, dimension, topic and key), archive_term_counts
+(per term, day and segment) and archive_feed_days (fetch gaps).
 
 The report (method, data profile, sizes on disk, a markdown table) is printed and written as
 JSON to var/bench/archive_scale.json (--json); each database measured replaces the entry an

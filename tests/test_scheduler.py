@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.job import Job
@@ -178,10 +179,14 @@ def kinds(engine: Engine) -> set[str]:
 
 
 def test_after_downtime_a_run_within_grace_happens_and_a_later_one_alerts(
-    ctx: Context,
+    database_url: str,
 ) -> None:
-    installed(ctx)
     now = datetime.now(UTC).replace(microsecond=0)
+    # The daily send time six hours from now, so that none of its regular times falls in
+    # the last three hours: such a time, within the grace, would be run instead.
+    send_at = (now + timedelta(hours=6)).astimezone(ZoneInfo("Europe/London"))
+    ctx = context(database_url, send_at=f"{send_at:%H:%M}")
+    installed(ctx)
     # compose was due 10 minutes ago (within the 90 of grace): it runs; send 3 hours ago:
     # it does not run late, it alerts.
     set_next_run(ctx.engine, "compose", now - timedelta(minutes=10))
@@ -197,6 +202,7 @@ def test_after_downtime_a_run_within_grace_happens_and_a_later_one_alerts(
         (missed,) = session.scalars(select(Alert).where(Alert.kind == "missed-run"))
     assert missed.key.startswith("send-") and "briefing send --edition" in missed.body
     assert lease.current(ctx.engine, scheduling.LEASE) is None
+    ctx.close()
 
 
 def _edition_exists(ctx: Context) -> bool:
