@@ -314,10 +314,11 @@ def search(
         )
         where.insert(0, match)
         newest = "f.rowid DESC"  # FTS5 walks its index in this order without sorting
-    elif index_first:  # over the words' items that the GIN index listed (`_matched`),
-        # testing the narrow labels before reading the wide items
+    elif index_first:  # over the words' items that the GIN index lists (a subquery with
+        # no order or limit, so a bitmap scan of the GIN index is the plan), testing the
+        # narrow labels before reading the wide items
         tables, newest = labels_first, "l.item_id DESC"
-        where.insert(0, "l.item_id = ANY(:matched)")
+        where.insert(0, f"l.item_id = ANY(ARRAY(SELECT id FROM items WHERE {match}{in_range}))")
     else:  # over the narrowest filter's index
         if match:
             where.insert(0, f"i.{match}")
@@ -343,8 +344,6 @@ def search(
     )
     with session_scope(engine, write=False) as session:
         run = session.execute
-        if index_first:
-            params["matched"] = _matched(run, match + in_range, params)
         if dialect == "postgresql":
             for setting in _POSTGRES_WALK:
                 run(text(setting))
@@ -408,15 +407,6 @@ def _rare(run: Any, match: str, params: dict[str, Any]) -> bool:
     plan = run(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM items WHERE {match}"), params).scalar()
     rows = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
     return bool(rows <= INDEX_FIRST_ROWS)
-
-
-def _matched(run: Any, match: str, params: dict[str, Any]) -> list[int]:
-    """The ids of the items that match the words, read through the GIN index (a plain index
-    scan would be the walk again: it is switched off for this one statement)."""
-    run(text("SET LOCAL enable_indexscan = off"))
-    ids = list(run(text(f"SELECT id FROM items WHERE {match}"), params).scalars())
-    run(text("SET LOCAL enable_indexscan = on"))
-    return ids
 
 
 def _facets(run: Any, found: list[Any]) -> dict[str, list[tuple[str, int]]]:
