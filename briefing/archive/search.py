@@ -289,17 +289,20 @@ def search(
         " AND published_at < :until" if query.until else ""
     )
     with session_scope(engine, write=False) as session:
-        index_first = dialect == "postgresql" and bool(match)
-        index_first = index_first and _rare(session.execute, match + in_range, params)
+        index_first = (
+            dialect == "postgresql"
+            and bool(match)
+            and _rare(session.execute, match + in_range, params)
+        )
         bounds = None if index_first else _id_bounds(session, query, params)
     if bounds is not None:
         params.update(low=bounds[0], high=bounds[1])
     # The first table is the walk, newest first; the rest are looked up for each of its rows.
     items_first = "items i JOIN item_labels l ON l.item_id = i.id"
     labels_first = "item_labels l JOIN items i ON i.id = l.item_id"
-    if dialect == "postgresql":  # which costs PostgreSQL's planner cannot see (the item's
-        # tsvector, read from TOAST, for each row of the walk): LATERAL makes the labels
-        # the outer loop, and OFFSET 0 keeps the planner from turning that round again
+    if dialect == "postgresql":  # its planner would walk the items instead, not seeing
+        # what testing each one's tsvector costs (read from TOAST): LATERAL makes the labels
+        # the outer loop, and OFFSET 0 keeps the planner from turning the join round
         labels_first = (
             "item_labels l CROSS JOIN LATERAL "
             "(SELECT * FROM items WHERE items.id = l.item_id OFFSET 0) i"

@@ -52,17 +52,17 @@ CASES = [
 
 
 @pytest.fixture(params=["walk", "index-first"])
-def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL walks newest first, or lists rare words' items from the GIN index first;
     the fixture's words are all rare, so the walk is forced by a threshold of none."""
     if request.param == "walk":
         monkeypatch.setattr(search_module, "INDEX_FIRST_ROWS", -1)
-    return str(request.param)
 
 
+@pytest.mark.usefixtures("plan")
 @pytest.mark.parametrize(("query", "words"), CASES, ids=[c[0].text or "filters" for c in CASES])
 def test_hits_totals_and_facets_match_brute_force(
-    archive: Archive, query: SearchQuery, words: set[str], plan: str
+    archive: Archive, query: SearchQuery, words: set[str]
 ) -> None:
     want = expected(archive.truths, query, words)
     assert want, "the case must find something to be a test"
